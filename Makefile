@@ -1,0 +1,66 @@
+# One-command set-up and the two entry points: `make demo` and `make test`.
+# Every target bootstraps what it needs from a clean clone, idempotently.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+VENV  := .venv
+PY    := $(VENV)/bin/python
+TOOLS := $(CURDIR)/.tools
+BIN   := $(TOOLS)/bin
+
+# Pinned external tools, installed by their ordinary clients into .tools/ (git-ignored).
+KUBECONFORM_VERSION := v0.7.0
+ACTIONLINT_VERSION  := v1.7.12
+CHECKOV_VERSION     := 3.3.30
+DEBIAN_PACKAGES     := prometheus chromium fonts-dejavu-core
+
+export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
+export AGENT_ROLLOUTS_TOOLS := $(TOOLS)
+
+.PHONY: all bootstrap python tools debian-packages demo test lint typecheck golden clean
+all: test
+
+bootstrap: python tools
+
+python: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+tools: debian-packages $(BIN)/kubeconform $(BIN)/actionlint $(TOOLS)/checkov/bin/checkov
+
+$(BIN)/kubeconform:
+	GOBIN=$(BIN) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+$(BIN)/actionlint:
+	GOBIN=$(BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+# checkov pins many libraries of its own, so it lives in a virtualenv apart from the project's.
+$(TOOLS)/checkov/bin/checkov:
+	python3 -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+
+# promtool and prometheus come from Debian's package; chromium renders report pages in tests.
+debian-packages:
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v chromium >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
+	fi
+
+demo: bootstrap
+	$(PY) -m agent_rollouts demo
+
+lint: python
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: python
+	$(PY) -m mypy
+
+test: bootstrap lint typecheck
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .demo out

@@ -1,0 +1,3 @@
+from agent_rollouts.cli import run
+
+run()

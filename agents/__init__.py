@@ -1,0 +1,1 @@
+"""The agent runtime: BaseAgent, three agents, LLM providers, and the instrumented HTTP service."""

@@ -1,0 +1,1 @@
+"""Manifest rendering, validation and change detection for CI."""

@@ -1,0 +1,20 @@
+"""Shared fixtures: external tools must exist (a missing tool fails, never skips)."""
+
+from pathlib import Path
+
+import pytest
+
+from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool
+
+
+def require_tool(name: str) -> str:
+    """The path of a pinned tool; the test fails if `make bootstrap` did not install it."""
+    try:
+        return find_tool(name)
+    except ToolMissing as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT

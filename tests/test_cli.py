@@ -1,0 +1,59 @@
+"""The CLI dispatcher: usage errors are one line with exit 2, --help works for every subcommand."""
+
+import io
+
+import pytest
+
+from agent_rollouts.cli import COMMAND_MODULES, build_parser, main
+from agent_rollouts.context import Environment
+from agent_rollouts.status import ExitStatus
+
+SUBCOMMANDS = [
+    "agent",
+    "render",
+    "validate",
+    "affected",
+    "bootstrap",
+    "release",
+    "promote",
+    "judge",
+    "serve",
+    "demo",
+]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), Environment(stdout=out, stderr=err))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_every_documented_subcommand_is_registered() -> None:
+    choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert sorted(choices) == sorted(SUBCOMMANDS)
+    assert len(COMMAND_MODULES) == 5
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_help_works_for_every_subcommand(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(command, "--help")
+    assert code == ExitStatus.SUCCESS
+    assert f"agent-rollouts {command}" in capsys.readouterr().out
+
+
+def test_unknown_subcommand_is_a_one_line_usage_error() -> None:
+    code, out, err = run("deploy")
+    assert code == ExitStatus.USAGE
+    assert out == ""
+    assert err.count("\n") == 1 and "invalid choice: 'deploy'" in err
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_bad_flag_is_a_one_line_usage_error(command: str) -> None:
+    code, _, err = run(command, "--no-such-flag")
+    assert code == ExitStatus.USAGE
+    assert err.count("\n") == 1 and "--no-such-flag" in err
+
+
+def test_exit_codes_are_distinct() -> None:
+    assert len({status.value for status in ExitStatus}) == len(ExitStatus)

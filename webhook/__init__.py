@@ -1,0 +1,1 @@
+"""The canary judge: a web metric provider for Argo Rollouts."""
