@@ -1,0 +1,108 @@
+"""`agent-rollouts demo`: a local rehearsal of an agent release through the rendered canary steps."""
+
+import argparse
+import subprocess
+import time
+from pathlib import Path
+
+from agent_rollouts.catalog import AGENTS, ENVIRONMENTS
+from agent_rollouts.context import Environment
+from agent_rollouts.status import ExitStatus
+from agent_rollouts.tools import REPO_ROOT
+
+DEFAULT_CANARIES = ("low-confidence", "baseline")  # a regressed build, then a good one
+TIME_SCALE = 0.25  # the default run compresses the Rollout's pauses and intervals to a few minutes
+FAST_TIME_SCALE = 0.05  # --fast, for CI
+
+NOTE = (
+    "This is a local rehearsal: real agent processes, a real Prometheus and the real judge on loopback "
+    "walk the rendered Rollout's canary steps, with time compressed. In a cluster, Argo Rollouts "
+    "executes the same manifests: the same steps, AnalysisTemplates, conditions and limits."
+)
+
+
+def handle(args: argparse.Namespace, env: Environment) -> int:
+    """Rehearse each canary release, release the ones that pass, and write the report."""
+    from agent_rollouts.demo.plan import PlanError, read_plan
+    from agent_rollouts.demo.report import render_report, write_report
+    from agent_rollouts.demo.runner import DemoOptions, rehearse
+    from ci.render import kustomize_build
+
+    overlay = REPO_ROOT / "rollouts" / "envs" / args.env / args.agent
+    options = DemoOptions(
+        agent=args.agent,
+        env=args.env,
+        variants=tuple(args.canary or DEFAULT_CANARIES),
+        time_scale=FAST_TIME_SCALE if args.fast else TIME_SCALE,
+        rps=args.rps,
+        workdir=args.workdir.resolve(),
+        seed=args.seed,
+    )
+    print(NOTE, file=env.stdout)
+    try:
+        plan = read_plan(kustomize_build(overlay))
+    except PlanError as exc:
+        env.error(f"{overlay.relative_to(REPO_ROOT)}: {exc}")
+        return ExitStatus.ERROR
+    print(
+        f"Rollout {plan.name} in {plan.namespace}: " + " → ".join(s.describe() for s in plan.steps),
+        file=env.stdout,
+    )
+    try:
+        outcomes, progress, facts = rehearse(options, plan, env.stdout)
+    except RuntimeError as exc:
+        env.error(str(exc))
+        return ExitStatus.ERROR
+    report = options.workdir / "report.html"
+    heading = f"Release rehearsal: {args.agent} in {args.env}"
+    repo = facts["environments_repo"]
+    write_report(report, render_report(heading, NOTE, facts["sections"], f"Environments repo: {repo}"))
+    print("\nSummary", file=env.stdout)
+    for outcome in outcomes:
+        elapsed = outcome.ended - outcome.started
+        print(
+            f"  {outcome.release.variant:<15} {outcome.status.upper():<9} after {elapsed:4.0f}s  {outcome.reason}",
+            file=env.stdout,
+        )
+    log = subprocess.run(
+        ["git", "--git-dir", repo, "log", "--format=  %h %s", "-3"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(f"Environments repo {repo}:\n{log.stdout.rstrip()}", file=env.stdout)
+    print(
+        f"Report: {report}  (started {time.strftime('%H:%M:%S', time.localtime(progress.start))})",
+        file=env.stdout,
+    )
+    return ExitStatus.SUCCESS
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="rehearse an agent release locally: a regressed canary is aborted, a good one released",
+        description=NOTE,
+    )
+    parser.add_argument("--agent", choices=AGENTS, default="knowledge-qna", help="agent to release")
+    parser.add_argument(
+        "--env", choices=ENVIRONMENTS, default="dev", help="environment whose Rollout is rehearsed"
+    )
+    parser.add_argument(
+        "--canary",
+        action="append",
+        metavar="VARIANT",
+        help="a canary build's variant; repeat for several releases (default: low-confidence, then baseline)",
+    )
+    parser.add_argument("--fast", action="store_true", help="compress time further (for CI)")
+    parser.add_argument(
+        "--rps", type=float, default=60.0, help="requests per second of demo traffic (default 60)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the agents' deterministic provider")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(".demo"),
+        help="where logs, data and the report go (default .demo)",
+    )
+    parser.set_defaults(handler=handle)

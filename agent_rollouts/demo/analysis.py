@@ -1,0 +1,219 @@
+"""AnalysisRuns as Argo Rollouts runs them: the web and prometheus providers, limits, and phases.
+
+Rules mirrored from Argo Rollouts v1.9 (`analysis/analysis.go`, `metricproviders/`): a metric
+without `interval` measures once; errors do not count towards `count` and are retried after 10s;
+a metric fails when failed > failureLimit (default 0), is inconclusive when inconclusive >
+inconclusiveLimit (default 0), errors when consecutive errors > consecutiveErrorLimit (default 4),
+and succeeds when `count` measurements are taken. The first failed, errored or inconclusive
+metric terminates the run, whose phase is the worst of its metrics.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from agent_rollouts.demo.conditions import Phase, measurement_phase
+from agent_rollouts.demo.plan import duration_seconds
+
+ERROR_RETRY_SECONDS = 10.0  # Argo retries an errored measurement after a fixed 10s
+DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4
+_WORST_LAST = (Phase.SUCCESSFUL, Phase.INCONCLUSIVE, Phase.ERROR, Phase.FAILED)
+
+
+@dataclass
+class Measurement:
+    phase: Phase
+    value: Any
+    message: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass
+class MetricState:
+    spec: dict[str, Any]
+    due: float
+    measurements: list[Measurement] = field(default_factory=list)
+    phase: Phase | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.spec["name"])
+
+    def counted(self, phase: Phase) -> int:
+        return sum(1 for m in self.measurements if m.phase == phase)
+
+    def consecutive_errors(self) -> int:
+        streak = 0
+        for measurement in reversed(self.measurements):
+            if measurement.phase != Phase.ERROR:
+                break
+            streak += 1
+        return streak
+
+
+def _limit(spec: dict[str, Any], key: str, default: int) -> int:
+    value = int(spec.get(key, default))
+    return value if value >= 0 else 1 << 30  # a negative limit disables the check
+
+
+def assess(state: MetricState) -> Phase | None:
+    """The metric's phase after its latest measurement, or None while it keeps measuring."""
+    spec = state.spec
+    if state.counted(Phase.FAILED) > _limit(spec, "failureLimit", 0):
+        return Phase.FAILED
+    if state.counted(Phase.INCONCLUSIVE) > _limit(spec, "inconclusiveLimit", 0):
+        return Phase.INCONCLUSIVE
+    if state.consecutive_errors() > _limit(spec, "consecutiveErrorLimit", DEFAULT_CONSECUTIVE_ERROR_LIMIT):
+        return Phase.ERROR
+    successes_needed = int(spec.get("consecutiveSuccessLimit", 0))
+    if successes_needed > 0:
+        streak = 0
+        for measurement in reversed(state.measurements):
+            if measurement.phase != Phase.SUCCESSFUL:
+                break
+            streak += 1
+        if streak >= successes_needed:
+            return Phase.SUCCESSFUL
+    count = int(spec["count"]) if "count" in spec else (None if "interval" in spec else 1)
+    taken = len(state.measurements) - state.counted(Phase.ERROR)
+    if count is not None and taken >= count:
+        return Phase.SUCCESSFUL
+    return None
+
+
+def _json_path(data: Any, path: str) -> Any:
+    """The subset of kubectl JSONPath the templates use: `{$}` and `{$.a.b}`."""
+    inner = path.strip()
+    if not (inner.startswith("{") and inner.endswith("}")):
+        raise ValueError(f"jsonPath {path!r} is not of the form {{$...}}")
+    inner = inner[1:-1].strip()
+    if not inner.startswith("$"):
+        raise ValueError(f"jsonPath {path!r} does not start at $")
+    for key in filter(None, inner[1:].split(".")):
+        if not isinstance(data, dict) or key not in data:
+            raise ValueError(f"Could not find JSONPath in body: {path}")
+        data = data[key]
+    return data
+
+
+def measure_web(spec: dict[str, Any], session: requests.Session) -> tuple[Any, str]:
+    """One call of Argo's web provider; returns (result, message) or raises on an error."""
+    if "body" in spec and "jsonBody" in spec:
+        raise ValueError("use either body or jsonBody, not both")
+    headers = {h["key"]: h["value"] for h in spec.get("headers") or []}
+    timeout = float(spec.get("timeoutSeconds") or 10)
+    response = session.request(
+        spec.get("method", "GET"),
+        spec["url"],
+        headers=headers,
+        json=spec.get("jsonBody"),
+        data=spec.get("body"),
+        timeout=timeout,
+    )
+    if not 200 <= response.status_code < 300:
+        raise ValueError(f"received non 2xx response code: {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        # Argo v1.9 passes a non-JSON body without evaluating conditions (argo-rollouts#4535).
+        return None, "non-JSON body: Argo v1.9 would count it as Successful"
+    return _json_path(body, spec.get("jsonPath", "{$}")), ""
+
+
+def measure_prometheus(spec: dict[str, Any], session: requests.Session) -> tuple[Any, str]:
+    """One instant query of Argo's prometheus provider: a vector becomes a list of floats."""
+    timeout = float(spec.get("timeout") or 30)
+    response = session.get(
+        spec["address"].rstrip("/") + "/api/v1/query", params={"query": spec["query"]}, timeout=timeout
+    )
+    payload = response.json()
+    if payload.get("status") != "success":
+        raise ValueError(f"prometheus: {payload.get('error', response.status_code)}")
+    data = payload["data"]
+    if data["resultType"] == "vector":
+        return [float(sample["value"][1]) for sample in data["result"]], ""
+    if data["resultType"] == "scalar":
+        return float(data["result"][1]), ""
+    raise ValueError(f"prometheus: unsupported result type {data['resultType']}")
+
+
+PROVIDERS: dict[str, Callable[[dict[str, Any], requests.Session], tuple[Any, str]]] = {
+    "web": measure_web,
+    "prometheus": measure_prometheus,
+}
+
+
+def measure(metric: dict[str, Any], session: requests.Session) -> Measurement:
+    """Take one measurement of a metric and judge it with the metric's conditions."""
+    provider = metric.get("provider") or {}
+    kinds = [k for k in provider if k in PROVIDERS]
+    if len(kinds) != 1:
+        return Measurement(Phase.ERROR, None, f"unsupported provider {sorted(provider)}")
+    try:
+        result, message = PROVIDERS[kinds[0]](provider[kinds[0]], session)
+    except (requests.RequestException, ValueError, KeyError) as exc:
+        return Measurement(Phase.ERROR, None, f"{type(exc).__name__}: {exc}")
+    if message:
+        return Measurement(Phase.SUCCESSFUL, result, message)
+    phase = measurement_phase(result, metric.get("successCondition"), metric.get("failureCondition"))
+    return Measurement(phase, result, "")
+
+
+@dataclass
+class RunResult:
+    phase: Phase
+    metrics: list[MetricState]
+
+    def message(self) -> str:
+        """The metric that decided the run and its last measurement."""
+        for state in self.metrics:
+            if state.phase == self.phase and state.measurements:
+                last = state.measurements[-1]
+                detail = last.message or json.dumps(last.value)[:300]
+                return f"metric {state.name}: {self.phase} ({detail})"
+        return str(self.phase)
+
+
+OnMeasurement = Callable[[str, Measurement], None]
+
+
+def run_analysis(
+    metrics: list[dict[str, Any]],
+    *,
+    time_scale: float,
+    stop: threading.Event,
+    on_measurement: OnMeasurement,
+    min_interval: float = 1.0,
+) -> RunResult:
+    """Run metrics on their intervals until each completes, one ends the run, or `stop` is set."""
+
+    def scaled(seconds: float) -> float:
+        return max(min_interval, seconds * time_scale) if seconds > 0 else 0.0
+
+    start = time.monotonic()
+    states = [MetricState(m, start + scaled(duration_seconds(m.get("initialDelay", 0)))) for m in metrics]
+    session = requests.Session()
+    while True:
+        active = [s for s in states if s.phase is None]
+        decisive = [s for s in states if s.phase in (Phase.FAILED, Phase.ERROR, Phase.INCONCLUSIVE)]
+        if not active or decisive or stop.is_set():
+            for state in active:  # terminated: a metric with no verdict yet counts as Successful
+                state.phase = Phase.SUCCESSFUL
+            worst = max((s.phase or Phase.SUCCESSFUL for s in states), key=_WORST_LAST.index)
+            return RunResult(worst, states)
+        state = min(active, key=lambda s: s.due)
+        if stop.wait(max(0.0, state.due - time.monotonic())):
+            continue
+        measurement = measure(state.spec, session)
+        state.measurements.append(measurement)
+        on_measurement(state.name, measurement)
+        state.phase = assess(state)
+        if measurement.phase == Phase.ERROR:
+            state.due = time.monotonic() + scaled(ERROR_RETRY_SECONDS)
+        else:
+            state.due = time.monotonic() + scaled(duration_seconds(state.spec.get("interval", 0)))

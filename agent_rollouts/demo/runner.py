@@ -1,0 +1,426 @@
+"""The rehearsal: real agents, Prometheus and judge on loopback, walking the rendered Rollout's steps."""
+
+import hashlib
+import io
+import secrets
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from agent_rollouts import cli
+from agent_rollouts.catalog import image_repository
+from agent_rollouts.context import Environment
+from agent_rollouts.demo.analysis import Measurement, RunResult, run_analysis
+from agent_rollouts.demo.conditions import Phase
+from agent_rollouts.demo.plan import RolloutPlan, RunContext, Step, build_metrics, pod_template_hash
+from agent_rollouts.demo.report import Marker, ReleaseSection, collect
+from agent_rollouts.demo.traffic import TrafficSplitter
+from agent_rollouts.procs import LOOPBACK, free_port, spawn
+from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
+
+JUDGE_TOKEN_SECRET = ("agent-rollouts-judge-token", "token")  # the Secret the web templates read
+
+
+@dataclass(frozen=True)
+class Release:
+    """One canary build to rehearse: which agent variant it runs, and its image digest."""
+
+    variant: str
+    image: str
+    port: int
+
+    @property
+    def hash(self) -> str:
+        return pod_template_hash(self.image)
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+
+def canary_image(agent: str, variant: str, seed: int) -> str:
+    """A digest-pinned image reference standing for a build of `variant`."""
+    digest = hashlib.sha256(f"{agent}/{variant}/{seed}".encode()).hexdigest()
+    return f"{image_repository(agent)}@sha256:{digest}"
+
+
+@dataclass
+class Event:
+    at: float
+    release: int
+    kind: str  # step | measurement | decision
+    text: str
+    phase: str = ""
+
+
+@dataclass
+class Outcome:
+    release: Release
+    status: str  # promoted | aborted | paused
+    reason: str
+    started: float
+    ended: float
+    analyses: list[RunResult] = field(default_factory=list)
+
+
+class Progress:
+    """Live progress on the terminal: one line per event, elapsed time first."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.start = time.time()
+        self.events: list[Event] = []
+        self.release = 0
+
+    def emit(self, kind: str, text: str, phase: str = "") -> None:
+        event = Event(time.time(), self.release, kind, text, phase)
+        self.events.append(event)
+        elapsed = int(event.at - self.start)
+        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", file=self.out, flush=True)
+
+
+def _traffic_line(traffic: TrafficSplitter) -> str:
+    stable, stable_failed = traffic.totals("stable")
+    canary, canary_failed = traffic.totals("canary")
+    return (
+        f"traffic: stable {stable} req ({stable_failed} failed), "
+        f"canary {canary} req ({canary_failed} failed), weight {traffic.weight}%"
+    )
+
+
+def _describe(measurement: Measurement) -> str:
+    value = measurement.value
+    if isinstance(value, dict) and "verdict" in value:
+        return f"verdict {value['verdict']}: {value.get('reason', '')}"
+    return measurement.message or f"result {value}"
+
+
+class Walk:
+    """Argo Rollouts' canary walk for one release: steps in order, background analysis alongside."""
+
+    def __init__(
+        self,
+        plan: RolloutPlan,
+        context: RunContext,
+        release: Release,
+        traffic: TrafficSplitter,
+        progress: Progress,
+        time_scale: float,
+    ) -> None:
+        self.plan, self.context, self.release = plan, context, release
+        self.traffic, self.progress, self.time_scale = traffic, progress, time_scale
+        self.background: RunResult | None = None
+        self.finished = threading.Event()
+
+    def _on_measurement(self, template: str) -> Callable[[str, Measurement], None]:
+        def report(metric: str, measurement: Measurement) -> None:
+            self.progress.emit(
+                "measurement",
+                f"  {template}/{metric}: {measurement.phase} — {_describe(measurement)}",
+                measurement.phase,
+            )
+
+        return report
+
+    def _run(self, step_index: int | None, stop: threading.Event) -> RunResult:
+        ref = self.plan.background if step_index is None else self.plan.steps[step_index].analysis
+        assert ref is not None
+        label = "background" if step_index is None else "+".join(ref.templates)
+        return run_analysis(
+            build_metrics(self.plan, ref, self.context),
+            time_scale=self.time_scale,
+            stop=stop,
+            on_measurement=self._on_measurement(label),
+        )
+
+    def _background(self) -> None:
+        self.background = self._run(None, self.finished)
+        if self.background.phase != Phase.SUCCESSFUL:
+            self.finished.set()
+
+    def _background_failed(self) -> RunResult | None:
+        if self.background is not None and self.background.phase in (Phase.FAILED, Phase.ERROR):
+            return self.background
+        return None
+
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self._background_failed():
+            self.finished.wait(min(5.0, max(0.0, deadline - time.monotonic())))
+            self.progress.emit("traffic", "  " + _traffic_line(self.traffic))
+
+    def execute(self) -> Outcome:
+        started = time.time()
+        thread = threading.Thread(target=self._background, daemon=True)
+        outcome = self._steps(started, thread)
+        self.finished.set()
+        if thread.is_alive():
+            thread.join(timeout=60)
+        if self.background is not None:
+            outcome.analyses.append(self.background)
+            failed = self._background_failed()
+            if failed and outcome.status == "promoted":  # background failure after the last step
+                outcome.status, outcome.reason = "aborted", f"background analysis {failed.message()}"
+        outcome.ended = time.time()
+        return outcome
+
+    def _abort(self, started: float, reason: str, analyses: list[RunResult]) -> Outcome:
+        self.traffic.route(None, 0)  # `kubectl argo rollouts abort`: all traffic back to stable
+        self.progress.emit("decision", f"ABORTED: {reason}; traffic returned to stable", "Failed")
+        return Outcome(self.release, "aborted", reason, started, 0.0, analyses)
+
+    def _steps(self, started: float, background: threading.Thread) -> Outcome:
+        total = len(self.plan.steps)
+        analyses: list[RunResult] = []
+        for index, step in enumerate(self.plan.steps):
+            if (
+                self.plan.background
+                and index == self.plan.background_starting_step
+                and not background.is_alive()
+            ):
+                self.progress.emit(
+                    "step", "  background analysis started: " + ", ".join(self.plan.background.templates)
+                )
+                background.start()
+            failed = self._background_failed()
+            if failed:
+                return self._abort(started, f"background analysis {failed.message()}", analyses)
+            self.progress.emit("step", f"step {index + 1}/{total}: {step.describe()}")
+            result = self._do(step, index)
+            if result is None:
+                continue
+            analyses.append(result)
+            if result.phase in (Phase.FAILED, Phase.ERROR):
+                return self._abort(started, f"analysis {result.message()}", analyses)
+            if result.phase == Phase.INCONCLUSIVE:
+                reason = f"analysis inconclusive, paused for a person to decide ({result.message()})"
+                self.progress.emit("decision", f"PAUSED: {reason}", "Inconclusive")
+                self.traffic.route(None, 0)
+                return Outcome(self.release, "paused", reason, started, 0.0, analyses)
+        failed = self._background_failed()
+        if failed:
+            return self._abort(started, f"background analysis {failed.message()}", analyses)
+        self.progress.emit(
+            "decision", "PROMOTED: every gate passed; the canary is the new stable", "Successful"
+        )
+        return Outcome(self.release, "promoted", "every analysis gate passed", started, 0.0, analyses)
+
+    def _do(self, step: Step, index: int) -> RunResult | None:
+        if step.kind == "setWeight":
+            self.traffic.route(self.release.url, step.weight or 0)
+        elif step.kind == "pause" and step.pause_seconds is None:
+            self.progress.emit(
+                "step",
+                f"  manual gate: in a cluster, `kubectl argo rollouts promote {self.plan.name}` approves it; "
+                "the rehearsal approves on your behalf",
+            )
+        elif step.kind == "pause":
+            self._wait((step.pause_seconds or 0) * self.time_scale)
+        else:
+            return self._run(index, threading.Event())
+        return None
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    agent: str
+    env: str
+    variants: tuple[str, ...]  # one release per variant, in order
+    time_scale: float
+    rps: float
+    workdir: Path
+    seed: int = 1
+
+
+def _git_cli(argv: list[str]) -> tuple[int, str]:
+    """Run an `agent-rollouts` subcommand in-process, exactly as a user would type it."""
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(argv, Environment(stdout=out, stderr=err))
+    return code, (out.getvalue() + err.getvalue()).strip()
+
+
+def rehearse(
+    options: DemoOptions, plan: RolloutPlan, out: TextIO
+) -> tuple[list[Outcome], Progress, dict[str, Any]]:
+    """Start every process, rehearse each release in turn, release the good ones, stop everything."""
+    from agents.auth import mint_token
+    from agents.loadgen import sample_payload, send
+
+    workdir = options.workdir
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    progress = Progress(out)
+    jwt_secret = secrets.token_urlsafe(32)
+    judge_token = secrets.token_urlsafe(32)
+    token_file = workdir / "judge-token"
+    token_file.write_text(judge_token)
+    token_file.chmod(0o600)
+    agent_env = {"AGENT_JWT_SECRET": jwt_secret}
+    client_token = mint_token(jwt_secret, "demo-load", ttl_seconds=3600)
+
+    stable = Release("baseline", plan.image, free_port())
+    releases = [
+        Release(v, canary_image(options.agent, v, options.seed), free_port()) for v in options.variants
+    ]
+    targets = [
+        ScrapeTarget(
+            f"{LOOPBACK}:{r.port}",
+            {
+                "rollouts_pod_template_hash": r.hash,
+                "namespace": plan.namespace,
+                "pod": f"{plan.name}-{r.hash}-0",
+            },
+        )
+        for r in [stable, *releases]
+    ]
+    environments_repo = workdir / "environments.git"
+    facts: dict[str, Any] = {"environments_repo": str(environments_repo), "stable": stable}
+    outcomes: list[Outcome] = []
+
+    def agent_process(release: Release) -> list[str]:
+        return [sys.executable, "-m", "agent_rollouts", "agent", options.agent, "--host", LOOPBACK,
+                "--port", str(release.port), "--variant", release.variant,
+                "--seed", str(options.seed)]  # fmt: skip
+
+    with ExitStack() as stack:
+        progress.emit("setup", f"environments repo: bootstrapping {environments_repo}")
+        code, message = _git_cli(["bootstrap", "--repo", str(environments_repo)])
+        if code != 0:
+            raise RuntimeError(f"bootstrap failed: {message}")
+        prometheus_url = stack.enter_context(run_prometheus(workdir / "prometheus", targets))
+        facts["prometheus_url"] = prometheus_url
+        judge_port = free_port()
+        judge_url = f"http://{LOOPBACK}:{judge_port}"
+        stack.enter_context(
+            spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "agent_rollouts",
+                    "serve",
+                    "--prometheus-url",
+                    prometheus_url,
+                    "--token-file",
+                    str(token_file),
+                    "--host",
+                    LOOPBACK,
+                    "--port",
+                    str(judge_port),
+                ],  # fmt: skip
+                log=workdir / "judge.log",
+                ready_url=f"{judge_url}/healthz",
+            )
+        )
+        progress.emit("setup", f"Prometheus {prometheus_url}, judge {judge_url}")
+        stack.enter_context(
+            spawn(
+                agent_process(stable),
+                log=workdir / "stable.log",
+                ready_url=f"{stable.url}/ready",
+                env=agent_env,
+            )
+        )
+        progress.emit("setup", f"stable {plan.name} ({stable.hash}) serving {stable.url}")
+
+        def send_one(url: str, index: int) -> int:
+            return int(send(url, options.agent, client_token, sample_payload(options.agent, index)))
+
+        traffic = stack.enter_context(
+            TrafficSplitter(stable.url, send_one, rps=options.rps, seed=options.seed)
+        )
+        context_for = {
+            r.hash: RunContext(
+                stable_hash=stable.hash,
+                canary_hash=r.hash,
+                namespace=plan.namespace,
+                rollout_name=plan.name,
+                secrets={JUDGE_TOKEN_SECRET: judge_token},
+                overrides=local_overrides(plan, judge_url, prometheus_url),
+            )
+            for r in releases
+        }
+        for number, release in enumerate(releases, start=1):
+            progress.release = number
+            progress.emit(
+                "release", f"=== release {number}/{len(releases)}: {release.image} ({release.variant})"
+            )
+            with spawn(
+                agent_process(release),
+                log=workdir / f"canary-{number}.log",
+                ready_url=f"{release.url}/ready",
+                env=agent_env,
+            ):
+                progress.emit("setup", f"canary {release.hash} serving {release.url}")
+                walk = Walk(plan, context_for[release.hash], release, traffic, progress, options.time_scale)
+                outcome = walk.execute()
+                traffic.route(None, 0)
+            outcomes.append(outcome)
+            if outcome.status == "promoted":
+                progress.emit(
+                    "release", f"agent-rollouts release --env {options.env} --agent {options.agent}"
+                )
+                code, message = _git_cli(
+                    [
+                        "release",
+                        "--repo",
+                        str(environments_repo),
+                        "--env",
+                        options.env,
+                        "--agent",
+                        options.agent,
+                        "--image",
+                        release.image,
+                    ]  # fmt: skip
+                )
+                progress.emit("release", f"  {message.splitlines()[-1] if message else 'released'}")
+                if code != 0:
+                    raise RuntimeError(f"release failed: {message}")
+        facts["sections"] = release_sections(prometheus_url, options.agent, stable, outcomes, progress)
+    return outcomes, progress, facts
+
+
+def local_overrides(plan: RolloutPlan, judge_url: str, prometheus_url: str) -> dict[str, str]:
+    """The only substitution the rehearsal makes: in-cluster addresses become the local ones."""
+    overrides: dict[str, str] = {}
+    for template in plan.templates.values():
+        for arg in template["spec"].get("args") or []:
+            default = str(arg.get("value", ""))
+            if "/api/v1/judgements" in default:
+                overrides[arg["name"]] = f"{judge_url}/api/v1/judgements"
+            elif default.startswith("http") and "prometheus" in default:
+                overrides[arg["name"]] = prometheus_url
+    return overrides
+
+
+def release_sections(
+    prometheus_url: str, agent: str, stable: Release, outcomes: list[Outcome], progress: Progress
+) -> list[ReleaseSection]:
+    """Query every chart's series for each release window while Prometheus still runs."""
+    sections = []
+    for number, outcome in enumerate(outcomes, start=1):
+        events = [e for e in progress.events if e.release == number and e.kind != "traffic"]
+        markers = [
+            Marker(e.at, e.text.strip(), e.phase)
+            for e in events
+            if e.kind == "decision" or (e.kind == "step" and "setWeight" in e.text) or e.kind == "measurement"
+        ]
+        hashes = {"baseline": stable.hash, "canary": outcome.release.hash}
+        sections.append(
+            ReleaseSection(
+                title=f"Release {number}: {outcome.release.variant} build {outcome.release.image.split('@')[-1][:19]}",
+                status=outcome.status,
+                reason=outcome.reason,
+                start=outcome.started,
+                end=outcome.ended,
+                charts=collect(prometheus_url, agent, hashes, outcome.started, outcome.ended),
+                markers=markers,
+                timeline=[(e.at, e.text.strip()) for e in events],
+            )
+        )
+    return sections
