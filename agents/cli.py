@@ -1,15 +1,52 @@
-"""Subcommands (placeholder until implemented)."""
+"""`agent-rollouts agent NAME --port P --variant V`: run one agent service."""
 
 import argparse
 
+import uvicorn
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from agent_rollouts.catalog import AGENTS
 from agent_rollouts.context import Environment
 from agent_rollouts.status import ExitStatus
+from agents.logs import configure_logging
+from agents.providers.local import VARIANTS
+from agents.service import create_app
+from agents.settings import ConfigError, Settings
 
 
-def _todo(args: argparse.Namespace, env: Environment) -> int:
-    env.error(f"{args.command}: not implemented yet")
-    return ExitStatus.ERROR
+def run_agent(args: argparse.Namespace, env: Environment) -> int:
+    """Serve one agent until interrupted."""
+    try:
+        settings = Settings(variant=args.variant, seed=args.seed)
+        app = create_app(args.name, settings, CollectorRegistry(), settings.build_provider())
+    except ConfigError as exc:
+        env.error(str(exc))
+        return ExitStatus.ERROR
+    except ValidationError as exc:
+        env.error(
+            "; ".join(f"AGENT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        )
+        return ExitStatus.ERROR
+    configure_logging(env.stdout)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return ExitStatus.SUCCESS
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    subparsers.add_parser("agent", help="agent").set_defaults(handler=_todo)
+    parser = subparsers.add_parser(
+        "agent",
+        help="run one agent service",
+        description="Run one agent's HTTP service. JWT secret: AGENT_JWT_SECRET or AGENT_JWT_SECRET_FILE.",
+    )
+    parser.add_argument("name", choices=AGENTS, help="the agent to serve")
+    parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--variant",
+        choices=tuple(VARIANTS),
+        default="baseline",
+        help="local provider behaviour (default baseline)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the local provider (default 0)")
+    parser.set_defaults(handler=run_agent)

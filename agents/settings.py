@@ -1,0 +1,60 @@
+"""The service's configuration, from `AGENT_*` environment variables and CLI flags."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agents.providers import LLMProvider
+from agents.providers.local import LocalProvider
+from agents.providers.openai_compatible import OpenAICompatibleProvider
+
+
+class ConfigError(Exception):
+    """The configuration cannot run the service; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENT_")
+
+    jwt_secret: SecretStr | None = None
+    jwt_secret_file: Path | None = None
+    rate_limit_rps: float = Field(default=100.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    llm_provider: Literal["local", "openai"] = "local"
+    variant: str = "baseline"  # local provider only
+    seed: int = 0  # local provider only
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+    llm_api_key_file: Path | None = None
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    def jwt_secret_value(self) -> str:
+        """The HS256 secret, from AGENT_JWT_SECRET or the file AGENT_JWT_SECRET_FILE names."""
+        return _secret(self.jwt_secret, self.jwt_secret_file, "AGENT_JWT_SECRET")
+
+    def build_provider(self) -> LLMProvider:
+        """The LLM provider these settings describe."""
+        if self.llm_provider == "local":
+            return LocalProvider(self.variant, self.seed)
+        if not self.llm_base_url:
+            raise ConfigError("AGENT_LLM_BASE_URL must be set when AGENT_LLM_PROVIDER=openai")
+        api_key = _secret(self.llm_api_key, self.llm_api_key_file, "AGENT_LLM_API_KEY")
+        return OpenAICompatibleProvider(self.llm_base_url, self.llm_model, api_key, self.llm_timeout_seconds)
+
+
+def _secret(value: SecretStr | None, file: Path | None, env_name: str) -> str:
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if file is not None:
+        try:
+            text = file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"{env_name}_FILE: cannot read {file} ({exc.strerror})") from None
+        if text:
+            return text
+        raise ConfigError(f"{env_name}_FILE: {file} is empty")
+    raise ConfigError(f"{env_name} or {env_name}_FILE must be set")
