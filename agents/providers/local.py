@@ -8,6 +8,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents.providers import Completion, Message, ProviderError
@@ -83,13 +84,16 @@ class LocalProvider:
     name = "local"
     model = LOCAL_MODEL
 
-    def __init__(self, variant: str = "baseline", seed: int = 0) -> None:
+    def __init__(
+        self, variant: str = "baseline", seed: int = 0, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r} (known: {', '.join(VARIANTS)})")
         self.variant_name = variant
         self.variant = VARIANTS[variant]
         self._rng = random.Random(seed)
         self._lock = threading.Lock()  # one seeded stream shared by the server's worker threads
+        self._sleep = sleep  # tests record latencies instead of waiting them out
 
     def complete(self, messages: list[Message]) -> Completion:
         """Sleep for the simulated latency, then fail or answer as the variant says."""
@@ -102,7 +106,7 @@ class LocalProvider:
             else:
                 confidence = self._rng.betavariate(v.confidence_alpha, v.confidence_beta)
             output_tokens = max(1, round(self._rng.gauss(v.output_tokens_mean, v.output_tokens_sd)))
-        time.sleep(latency)
+        self._sleep(latency)
         if fails:
             raise ProviderError("local-sim: simulated upstream failure (HTTP 503)")
         question = messages[-1].content if messages else ""
