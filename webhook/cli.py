@@ -1,16 +1,144 @@
-"""Subcommands (placeholder until implemented)."""
+"""`agent-rollouts judge` and `agent-rollouts serve`."""
 
 import argparse
+import json
+import os
+
+from pydantic import ValidationError
 
 from agent_rollouts.context import Environment
 from agent_rollouts.status import ExitStatus
+from webhook.backends import BackendUnavailable, create_backend
+from webhook.judge import InputError, JudgeConfig, judge
+from webhook.models import Judgement, JudgementRequest
+from webhook.stats.checks import CHECKS
+
+EXIT_BY_VERDICT = {
+    "pass": ExitStatus.SUCCESS,
+    "fail": ExitStatus.VERDICT_FAIL,
+    "inconclusive": ExitStatus.VERDICT_INCONCLUSIVE,
+}
+DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
 
 
-def _todo(args: argparse.Namespace, env: Environment) -> int:
-    env.error(f"{args.command}: not implemented yet")
-    return ExitStatus.ERROR
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"AGENT_ROLLOUTS_{name}", default)
+
+
+def _tolerance(text: str) -> tuple[str, float]:
+    check, sep, value = text.partition("=")
+    if not sep or check not in CHECKS:
+        raise argparse.ArgumentTypeError(
+            f"expected CHECK=VALUE with CHECK one of {', '.join(CHECKS)}, got {text!r}"
+        )
+    try:
+        return check, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"tolerance {value!r} is not a number") from None
+
+
+def _describe_errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
+
+
+def _print_human(judgement: Judgement, env: Environment) -> None:
+    print(f"{judgement.verdict.upper()} (score {judgement.score}): {judgement.reason}", file=env.stdout)
+    for name, check in judgement.checks.items():
+        print(f"  {name:<10} {check.verdict:<12} {check.reason}", file=env.stdout)
+    print(f"report: {judgement.report_url}", file=env.stdout)
+
+
+def run_judge(args: argparse.Namespace, env: Environment) -> int:
+    """Judge a canary from a terminal; the exit status is the verdict."""
+    body: dict[str, object] = {"agent": args.agent, "canary": args.canary, "baseline": args.baseline}
+    for key in ("namespace", "checks", "start", "end"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
+    if args.tolerance:
+        body["tolerances"] = dict(args.tolerance)
+    try:
+        request = JudgementRequest.model_validate(body)
+        backend = create_backend("prometheus", args.prometheus_url, timeout=args.timeout, cache_ttl=0)
+    except ValidationError as exc:
+        env.error(_describe_errors(exc))
+        return ExitStatus.USAGE
+    except ValueError as exc:
+        env.error(f"--prometheus-url: {exc}")
+        return ExitStatus.USAGE
+    try:
+        judgement = judge(request, backend, JudgeConfig(report_base_url=args.public_url or ""))
+    except InputError as exc:
+        env.error(f"{exc.field}: {exc}")
+        return ExitStatus.USAGE
+    except BackendUnavailable as exc:
+        env.error(str(exc))
+        return ExitStatus.UNAVAILABLE
+    if args.json:
+        print(json.dumps(judgement.model_dump(mode="json")), file=env.stdout)
+    else:
+        _print_human(judgement, env)
+    return EXIT_BY_VERDICT[judgement.verdict]
+
+
+def run_serve(args: argparse.Namespace, env: Environment) -> int:
+    """Run the judge service until interrupted."""
+    import uvicorn
+
+    from webhook.app.core.config import Settings
+    from webhook.app.main import create_app
+
+    overrides = {
+        "prometheus_url": args.prometheus_url,
+        "token_file": args.token_file,
+        "host": args.host,
+        "port": args.port,
+    }
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        app = create_app(settings)
+    except ValidationError as exc:
+        env.error(_describe_errors(exc))
+        return ExitStatus.USAGE
+    except ValueError as exc:
+        env.error(str(exc))
+        return ExitStatus.USAGE
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    return ExitStatus.SUCCESS
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    subparsers.add_parser("judge", help="judge").set_defaults(handler=_todo)
-    subparsers.add_parser("serve", help="serve").set_defaults(handler=_todo)
+    judge_cmd = subparsers.add_parser(
+        "judge",
+        help="judge a canary against its baseline from a terminal",
+        description="Exit status: 0 pass, 3 fail, 4 inconclusive, 5 Prometheus unavailable, 2 bad input.",
+    )
+    judge_cmd.add_argument(
+        "--prometheus-url",
+        default=_env("PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL),
+        help="env AGENT_ROLLOUTS_PROMETHEUS_URL",
+    )
+    judge_cmd.add_argument("--agent", required=True, help="the agent_name label")
+    judge_cmd.add_argument("--canary", required=True, help="the canary's rollouts_pod_template_hash")
+    judge_cmd.add_argument("--baseline", required=True, help="the baseline's rollouts_pod_template_hash")
+    judge_cmd.add_argument("--namespace", default=None)
+    judge_cmd.add_argument("--checks", nargs="+", choices=CHECKS, default=None, help="default: all")
+    judge_cmd.add_argument(
+        "--start", default=None, help="RFC 3339 or unix seconds; default: first canary sample"
+    )
+    judge_cmd.add_argument("--end", default=None, help="RFC 3339 or unix seconds; default: now")
+    judge_cmd.add_argument(
+        "--tolerance", action="append", type=_tolerance, metavar="CHECK=VALUE", help="override a tolerance"
+    )
+    judge_cmd.add_argument("--timeout", type=float, default=3.0, help="seconds per PromQL query")
+    judge_cmd.add_argument("--public-url", default=_env("PUBLIC_URL"), help="base URL for report_url")
+    judge_cmd.add_argument("--json", action="store_true", help="print exactly the API's response body")
+    judge_cmd.set_defaults(handler=run_judge)
+
+    serve = subparsers.add_parser("serve", help="run the canary judge service for Argo Rollouts")
+    serve.add_argument("--prometheus-url", default=None, help="env AGENT_ROLLOUTS_PROMETHEUS_URL")
+    serve.add_argument(
+        "--token-file", default=None, help="env AGENT_ROLLOUTS_TOKEN_FILE (or AGENT_ROLLOUTS_TOKEN)"
+    )
+    serve.add_argument("--host", default=None, help="env AGENT_ROLLOUTS_HOST (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="env AGENT_ROLLOUTS_PORT (default 8080)")
+    serve.set_defaults(handler=run_serve)

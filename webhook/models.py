@@ -1,0 +1,104 @@
+"""The versioned API contract of `POST /api/v1/judgements`: request and response bodies."""
+
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from webhook.stats.checks import CHECKS, CheckName, Verdict
+
+# Kubernetes label values: they go into PromQL label matchers, so nothing that needs quoting.
+LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
+NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+
+LabelValue = Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]
+
+
+class Tolerances(BaseModel):
+    """Per-check tolerances overriding the defaults; see docs/judge.md for their units."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confidence: float | None = Field(None, ge=0, le=1, description="rise in a low-confidence share, 0-1")
+    cost: float | None = Field(None, ge=0, le=100, description="relative rise in mean cost per request")
+    errors: float | None = Field(None, ge=0, le=1, description="rise in failure rate, 0-1")
+    latency: float | None = Field(None, ge=0, le=1, description="rise in the share of slow requests, 0-1")
+
+
+class JudgementRequest(BaseModel):
+    """Which canary to judge against which baseline, on what window and with which checks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: LabelValue = Field(description="the agent_name label")
+    canary: LabelValue = Field(description="rollouts_pod_template_hash of the canary pods")
+    baseline: LabelValue = Field(description="rollouts_pod_template_hash of the stable pods")
+    namespace: Annotated[str, Field(pattern=NAMESPACE, max_length=63)] | None = None
+    checks: list[CheckName] | None = Field(None, min_length=1, max_length=len(CHECKS))
+    start: AwareDatetime | None = Field(
+        None, description="RFC 3339 or unix seconds; default: first canary sample"
+    )
+    end: AwareDatetime | None = Field(None, description="RFC 3339 or unix seconds; default: now")
+    tolerances: Tolerances | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.canary == self.baseline:
+            raise ValueError("canary and baseline must be different hashes")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.checks and len(set(self.checks)) != len(self.checks):
+            raise ValueError("checks must not repeat")
+        return self
+
+    def selected_checks(self) -> list[CheckName]:
+        return [c for c in CHECKS if self.checks is None or c in self.checks]
+
+
+class Samples(BaseModel):
+    canary: int
+    baseline: int
+
+
+class CheckResult(BaseModel):
+    """One check's decision and the evidence behind it."""
+
+    verdict: Verdict
+    reason: str
+    measure: str = Field(description="the effect being judged; larger is worse")
+    evidence: str = Field(description="the statistical method and its error levels")
+    canary: float | None = Field(description="the canary's estimate")
+    baseline: float | None = Field(description="the baseline's estimate")
+    effect: float | None = Field(description="canary compared with baseline, in the measure's units")
+    interval: tuple[float | None, float | None] = Field(
+        description="anytime-valid bounds of the effect: [lower at the fail level, upper at the pass level]"
+    )
+    tolerance: float
+    samples: Samples
+    promql: list[str]
+
+
+class Window(BaseModel):
+    start: float
+    end: float
+
+
+class Judgement(BaseModel):
+    """The response body: Argo reads `verdict` through `jsonPath: "{$}"`."""
+
+    verdict: Verdict
+    score: int = Field(ge=0, le=100)
+    reason: str
+    checks: dict[str, CheckResult]
+    report_url: str
+    agent: str
+    canary: str
+    baseline: str
+    namespace: str | None = None
+    window: Window | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every non-200 answer: what went wrong and, for bad input, which field."""
+
+    detail: str | list[dict[str, object]]
+    field: str | None = None

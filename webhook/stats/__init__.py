@@ -1,0 +1,1 @@
+"""Pure statistics of the judge: counter arithmetic, histograms, anytime-valid intervals, checks."""
