@@ -56,7 +56,10 @@ class CodeAnalysisAgent(BaseAgent):
             reply = llm.ask(rating_prompt(self.name), f"code that does not parse:\n{request.code}")
             output: dict[str, Any] = {"syntax_error": f"line {exc.lineno}: {exc.msg}", "review": reply.answer}
             return Answer(output, min(reply.confidence, SYNTAX_ERROR_CONFIDENCE_CAP))
-        defs = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+        defs = sorted(
+            (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)),
+            key=lambda node: node.lineno,
+        )
         scores = [complexity(node) for node in defs]
         functions = [
             {"name": node.name, "line": node.lineno, "complexity": score}
