@@ -1,11 +1,10 @@
 """AnalysisRuns as Argo Rollouts runs them: the web and prometheus providers, limits, and phases.
 
-Rules mirrored from Argo Rollouts v1.9 (`analysis/analysis.go`, `metricproviders/`): a metric
-without `interval` measures once; errors do not count towards `count` and are retried after 10s;
-a metric fails when failed > failureLimit (default 0), is inconclusive when inconclusive >
-inconclusiveLimit (default 0), errors when consecutive errors > consecutiveErrorLimit (default 4),
-and succeeds when `count` measurements are taken. The first failed, errored or inconclusive
-metric terminates the run, whose phase is the worst of its metrics.
+Rules mirrored from Argo Rollouts v1.9.1 (`analysis/analysis.go`, `utils/analysis`,
+`metricproviders/`): a metric without `interval` measures once; errors do not count towards
+`count` and are retried after 10s; limits are assessed after every measurement (`assess`). The
+first failed, errored or inconclusive metric terminates the run, whose phase is the worst of its
+metrics.
 """
 
 import json
@@ -47,41 +46,43 @@ class MetricState:
     def counted(self, phase: Phase) -> int:
         return sum(1 for m in self.measurements if m.phase == phase)
 
-    def consecutive_errors(self) -> int:
+    def consecutive(self, phase: Phase) -> int:
+        """How many of the latest measurements in a row had `phase`."""
         streak = 0
         for measurement in reversed(self.measurements):
-            if measurement.phase != Phase.ERROR:
+            if measurement.phase != phase:
                 break
             streak += 1
         return streak
 
 
-def _limit(spec: dict[str, Any], key: str, default: int) -> int:
-    value = int(spec.get(key, default))
-    return value if value >= 0 else 1 << 30  # a negative limit disables the check
-
-
 def assess(state: MetricState) -> Phase | None:
-    """The metric's phase after its latest measurement, or None while it keeps measuring."""
+    """The metric's phase after its latest measurement, or None while it keeps measuring.
+
+    Follows `assessMetricStatus` of Argo Rollouts v1.9.1 line by line, including its quirks:
+    a later limit overrides an earlier one (errors over inconclusive over failed), and reaching
+    `count` with `consecutiveSuccessLimit` unmet is Inconclusive (Failed if failureLimit < 0).
+    """
     spec = state.spec
-    if state.counted(Phase.FAILED) > _limit(spec, "failureLimit", 0):
-        return Phase.FAILED
-    if state.counted(Phase.INCONCLUSIVE) > _limit(spec, "inconclusiveLimit", 0):
-        return Phase.INCONCLUSIVE
-    if state.consecutive_errors() > _limit(spec, "consecutiveErrorLimit", DEFAULT_CONSECUTIVE_ERROR_LIMIT):
-        return Phase.ERROR
-    successes_needed = int(spec.get("consecutiveSuccessLimit", 0))
-    if successes_needed > 0:
-        streak = 0
-        for measurement in reversed(state.measurements):
-            if measurement.phase != Phase.SUCCESSFUL:
-                break
-            streak += 1
-        if streak >= successes_needed:
-            return Phase.SUCCESSFUL
+    failure_limit = int(spec.get("failureLimit", 0))
+    phase = None
+    if failure_limit >= 0 and state.counted(Phase.FAILED) > failure_limit:
+        phase = Phase.FAILED
+    if state.counted(Phase.INCONCLUSIVE) > int(spec.get("inconclusiveLimit", 0)):
+        phase = Phase.INCONCLUSIVE
+    if state.consecutive(Phase.ERROR) > int(
+        spec.get("consecutiveErrorLimit", DEFAULT_CONSECUTIVE_ERROR_LIMIT)
+    ):
+        phase = Phase.ERROR
+    if phase is not None:
+        return phase
+    success_limit = int(spec.get("consecutiveSuccessLimit", 0))
+    if success_limit > 0 and state.consecutive(Phase.SUCCESSFUL) >= success_limit:
+        return Phase.SUCCESSFUL
     count = int(spec["count"]) if "count" in spec else (None if "interval" in spec else 1)
-    taken = len(state.measurements) - state.counted(Phase.ERROR)
-    if count is not None and taken >= count:
+    if count is not None and len(state.measurements) - state.counted(Phase.ERROR) >= count:
+        if success_limit > 0:
+            return Phase.INCONCLUSIVE if failure_limit >= 0 else Phase.FAILED
         return Phase.SUCCESSFUL
     return None
 

@@ -127,3 +127,28 @@ def test_without_interval_a_metric_measures_once() -> None:
     assert assess(state) is None
     state.measurements.append(Measurement(Phase.SUCCESSFUL, 1, ""))
     assert assess(state) == Phase.SUCCESSFUL
+
+
+def states(*phases: Phase, **spec: Any) -> MetricState:
+    state = MetricState({"name": "m", "interval": "1m", **spec}, due=0.0)
+    state.measurements = [Measurement(p, None, "") for p in phases]
+    return state
+
+
+def test_later_limits_override_earlier_ones_as_in_argo() -> None:
+    both = states(Phase.FAILED, Phase.INCONCLUSIVE, count=5)
+    assert assess(both) == Phase.INCONCLUSIVE  # failed > 0 and inconclusive > 0: inconclusive wins
+
+
+def test_count_reached_without_the_success_streak_is_inconclusive() -> None:
+    done = states(Phase.SUCCESSFUL, Phase.FAILED, count=2, failureLimit=1, consecutiveSuccessLimit=2)
+    assert assess(done) == Phase.INCONCLUSIVE
+    no_failure_limit = states(
+        Phase.SUCCESSFUL, Phase.FAILED, count=2, failureLimit=-1, consecutiveSuccessLimit=2
+    )
+    assert assess(no_failure_limit) == Phase.FAILED
+
+
+def test_errors_break_a_success_streak_and_do_not_count() -> None:
+    state = states(Phase.SUCCESSFUL, Phase.ERROR, Phase.SUCCESSFUL, count=3, consecutiveSuccessLimit=2)
+    assert assess(state) is None
