@@ -1,0 +1,33 @@
+# The agent image: one image per agent, built from the repo root.
+#   docker build --build-arg AGENT=knowledge-qna -t ghcr.io/agent-rollouts/knowledge-qna .
+# No secrets are baked in: the JWT secret and the LLM key arrive at run time as mounted files or env
+# (AGENT_JWT_SECRET_FILE, AGENT_LLM_API_KEY[_FILE]). Runs as a non-root numeric user, so Kubernetes'
+# runAsNonRoot can verify it, and works on a read-only root filesystem.
+
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+# The CLI imports every area's commands, so the whole package is installed.
+COPY pyproject.toml README.md ./
+COPY agent_rollouts agent_rollouts
+COPY agents agents
+COPY webhook webhook
+COPY gitops gitops
+COPY ci ci
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
+ && /opt/venv/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim-bookworm
+ARG AGENT=knowledge-qna
+ENV AGENT_NAME=${AGENT} \
+    PATH=/opt/venv/bin:${PATH} \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin agent
+COPY --from=build /opt/venv /opt/venv
+USER 10001:10001
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]
+# Extra arguments (e.g. `--variant slow`) are appended; Kubernetes manifests set command/args themselves.
+ENTRYPOINT ["/bin/sh", "-c", "exec agent-rollouts agent \"$AGENT_NAME\" --host 0.0.0.0 --port 8080 \"$@\"", "--"]
