@@ -1,12 +1,16 @@
 """Subcommands `render`, `validate` and `affected`: manifests as CI sees them."""
 
 import argparse
+import json
 from pathlib import Path
 
 from agent_rollouts.catalog import ENVIRONMENTS
 from agent_rollouts.context import Environment
 from agent_rollouts.status import ExitStatus
+from agent_rollouts.tools import ToolMissing
+from ci.affected import AffectedError, affected
 from ci.render import RenderError, render, render_stack
+from ci.schemas import CRD_DIR_VARIABLE
 
 
 def _render(args: argparse.Namespace, env: Environment) -> int:
@@ -20,7 +24,7 @@ def _render(args: argparse.Namespace, env: Environment) -> int:
             env.stdout.write(stack)
             return ExitStatus.SUCCESS
         written = render(Path(args.output), args.env)
-    except RenderError as exc:
+    except (RenderError, ToolMissing) as exc:
         env.error(f"render: {exc}")
         return ExitStatus.ERROR
     for path in written:
@@ -28,9 +32,36 @@ def _render(args: argparse.Namespace, env: Environment) -> int:
     return ExitStatus.SUCCESS
 
 
-def _todo(args: argparse.Namespace, env: Environment) -> int:
-    env.error(f"{args.command}: not implemented yet")
+def _validate(args: argparse.Namespace, env: Environment) -> int:
+    """Render and check overlays; one line per problem, exit 1 on any."""
+    from ci.validate import junit_xml, validate  # imported late: keeps other subcommands' start fast
+
+    try:
+        report = validate(args.paths, crd_dir=args.crd_dir, policy=args.policy)
+    except (ToolMissing, FileNotFoundError) as exc:
+        env.error(f"validate: {exc}")
+        return ExitStatus.ERROR
+    for problem in report.problems:
+        print(problem, file=env.stdout)
+    if args.junit:
+        args.junit.write_text(junit_xml(report))
+    checks = ", ".join(report.checks)
+    if report.ok:
+        print(f"{len(report.locations)} overlays valid ({checks})", file=env.stderr)
+        return ExitStatus.SUCCESS
+    env.error(f"validate: {len(report.problems)} problems in {len(report.locations)} overlays ({checks})")
     return ExitStatus.ERROR
+
+
+def _affected(args: argparse.Namespace, env: Environment) -> int:
+    """Print the agents a diff affects as JSON."""
+    try:
+        result = affected(args.base, args.head)
+    except AffectedError as exc:
+        env.error(f"affected: {exc}")
+        return ExitStatus.ERROR
+    print(json.dumps(result.as_json()), file=env.stdout)
+    return ExitStatus.SUCCESS
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -44,5 +75,41 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     render_parser.add_argument("--env", choices=ENVIRONMENTS, help="only this environment")
     render_parser.add_argument("-o", "--output", metavar="DIR", help="write one file per overlay here")
     render_parser.set_defaults(handler=_render)
-    subparsers.add_parser("validate", help="validate").set_defaults(handler=_todo)
-    subparsers.add_parser("affected", help="affected").set_defaults(handler=_todo)
+
+    validate_parser = subparsers.add_parser(
+        "validate",
+        help="validate rendered manifests",
+        description="Render each kustomization directory (default: every overlay of this repo) and check "
+        "it: kubeconform -strict with offline schemas, promtool check/test rules on every PrometheusRule, "
+        "cross-references (templates, args, Services, canary weights, prod digests) and a checkov policy "
+        "scan. Prints one line per problem (overlay: Kind/name: field: message) and exits 1 on any.",
+    )
+    validate_parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="kustomization directories or rendered YAML files"
+    )
+    validate_parser.add_argument(
+        "--crd-dir",
+        type=Path,
+        help=f"folder of CRD YAML to derive schemas from (default ${CRD_DIR_VARIABLE} or ../shared/crds)",
+    )
+    validate_parser.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
+    validate_parser.add_argument(
+        "--no-policy",
+        dest="policy",
+        action="store_false",
+        help="skip only the checkov policy scan (faster; `release` uses this, CI runs the full set)",
+    )
+    validate_parser.set_defaults(handler=_validate)
+
+    affected_parser = subparsers.add_parser(
+        "affected",
+        help="which agents a change affects",
+        description='Print {"agents": [...], "all": bool, "files": [...]} for the files changed on HEAD since '
+        "it forked from BASE. An agent's own files affect it; shared code affects all; docs none. Use "
+        "`jq -c .agents` as a GitHub Actions matrix.",
+    )
+    affected_parser.add_argument(
+        "--base", required=True, metavar="REF", help="the branch or commit to compare with"
+    )
+    affected_parser.add_argument("--head", default="HEAD", metavar="REF", help="default HEAD")
+    affected_parser.set_defaults(handler=_affected)

@@ -1,0 +1,156 @@
+"""Cross-reference checks Kubernetes cannot do: the names a Rollout relies on, its steps, its images."""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from agent_rollouts.catalog import namespace
+from ci.checks import Doc, Problem, Rendered, object_name
+
+CHECK = "references"
+CANARY_WEIGHTS = [10, 25, 50, 100]
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+POD_TEMPLATE_KINDS = {"Rollout", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+
+
+def names(docs: list[Doc], kind: str) -> set[str]:
+    return {doc.get("metadata", {}).get("name", "") for doc in docs if doc.get("kind") == kind}
+
+
+def analyses(rollout: Doc) -> Iterator[tuple[str, Doc]]:
+    """(field path, analysis block) of every place a Rollout runs AnalysisTemplates."""
+    strategy = rollout.get("spec", {}).get("strategy") or {}
+    canary, blue_green = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
+    if canary.get("analysis"):
+        yield "spec.strategy.canary.analysis", canary["analysis"]
+    for index, step in enumerate(canary.get("steps") or []):
+        if step.get("analysis"):
+            yield f"spec.strategy.canary.steps[{index}].analysis", step["analysis"]
+    for key in ("prePromotionAnalysis", "postPromotionAnalysis"):
+        if blue_green.get(key):
+            yield f"spec.strategy.blueGreen.{key}", blue_green[key]
+
+
+def check_analyses(
+    rollout: Doc, docs: list[Doc], cluster_templates: dict[str, Doc]
+) -> Iterator[tuple[str, str]]:
+    templates = {doc["metadata"]["name"]: doc for doc in docs if doc.get("kind") == "AnalysisTemplate"}
+    for path, analysis in analyses(rollout):
+        supplied = {arg.get("name") for arg in analysis.get("args") or []}
+        for index, ref in enumerate(analysis.get("templates") or []):
+            field = f"{path}.templates[{index}].templateName"
+            name = ref.get("templateName", "")
+            kind = "ClusterAnalysisTemplate" if ref.get("clusterScope") else "AnalysisTemplate"
+            template = (cluster_templates if ref.get("clusterScope") else templates).get(name)
+            if template is None:
+                yield field, f"{kind} {name!r} does not exist in this render"
+                continue
+            for arg in template.get("spec", {}).get("args") or []:
+                if "value" not in arg and "valueFrom" not in arg and arg.get("name") not in supplied:
+                    yield (
+                        f"{path}.args",
+                        f"{kind} {name!r} needs arg {arg.get('name')!r}, which the Rollout does not supply",
+                    )
+
+
+def check_targets(rollout: Doc, docs: list[Doc]) -> Iterator[tuple[str, str]]:
+    strategy = rollout.get("spec", {}).get("strategy") or {}
+    canary, blue_green = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
+    wanted: list[tuple[str, str, Any]] = [
+        ("spec.strategy.canary.canaryService", "Service", canary.get("canaryService")),
+        ("spec.strategy.canary.stableService", "Service", canary.get("stableService")),
+        ("spec.strategy.blueGreen.activeService", "Service", blue_green.get("activeService")),
+        ("spec.strategy.blueGreen.previewService", "Service", blue_green.get("previewService")),
+    ]
+    istio = (canary.get("trafficRouting") or {}).get("istio") or {}
+    if istio.get("virtualService"):
+        wanted.append(
+            (
+                "spec.strategy.canary.trafficRouting.istio.virtualService.name",
+                "VirtualService",
+                istio["virtualService"].get("name"),
+            )
+        )
+    for index, service in enumerate(istio.get("virtualServices") or []):
+        wanted.append(
+            (
+                f"spec.strategy.canary.trafficRouting.istio.virtualServices[{index}].name",
+                "VirtualService",
+                service.get("name"),
+            )
+        )
+    if istio.get("destinationRule"):
+        wanted.append(
+            (
+                "spec.strategy.canary.trafficRouting.istio.destinationRule.name",
+                "DestinationRule",
+                istio["destinationRule"].get("name"),
+            )
+        )
+    for field, kind, name in wanted:
+        if name and name not in names(docs, kind):
+            yield field, f"{kind} {name!r} does not exist in this render"
+
+
+def check_steps(rollout: Doc) -> Iterator[tuple[str, str]]:
+    """Canary weights exactly 10/25/50/100, and an analysis step before each increase."""
+    canary = (rollout.get("spec", {}).get("strategy") or {}).get("canary")
+    if canary is None:
+        return
+    steps = canary.get("steps") or []
+    weights = [(i, step["setWeight"]) for i, step in enumerate(steps) if "setWeight" in step]
+    if [weight for _, weight in weights] != CANARY_WEIGHTS:
+        yield (
+            "spec.strategy.canary.steps",
+            f"setWeight steps are {[w for _, w in weights]}, expected {CANARY_WEIGHTS}",
+        )
+        return
+    for (previous, _), (index, weight) in zip(weights, weights[1:], strict=False):
+        if not any("analysis" in step for step in steps[previous + 1 : index]):
+            yield (
+                f"spec.strategy.canary.steps[{index}].setWeight",
+                f"no analysis step gates the increase to {weight}%",
+            )
+
+
+def pod_spec(doc: Doc) -> Doc:
+    return doc.get("spec", {}).get("template", {}).get("spec") or {}
+
+
+def check_digests(doc: Doc) -> Iterator[tuple[str, str]]:
+    for key in ("initContainers", "containers"):
+        for container in pod_spec(doc).get(key) or []:
+            image = container.get("image", "")
+            if not DIGEST.search(image):
+                field = f"spec.template.spec.{key}[name={container.get('name')}].image"
+                yield field, f"prod image {image!r} is not pinned by digest (@sha256:...)"
+
+
+def is_prod(overlay: Rendered) -> bool:
+    parts = overlay.location.replace("\\", "/").split("/")
+    in_prod_folder = any(a == "envs" and b == "prod" for a, b in zip(parts, parts[1:], strict=False))
+    return in_prod_folder or any(
+        doc.get("metadata", {}).get("namespace") == namespace("prod") for doc in overlay.docs
+    )
+
+
+def check(rendered: list[Rendered]) -> list[Problem]:
+    cluster_templates = {
+        doc["metadata"]["name"]: doc
+        for r in rendered
+        for doc in r.docs
+        if doc.get("kind") == "ClusterAnalysisTemplate"
+    }
+    problems = []
+    for overlay in rendered:
+        prod = is_prod(overlay)
+        for doc in overlay.docs:
+            found: list[tuple[str, str]] = []
+            if doc.get("kind") == "Rollout":
+                found += check_analyses(doc, overlay.docs, cluster_templates)
+                found += check_targets(doc, overlay.docs)
+                found += check_steps(doc)
+            if prod and doc.get("kind") in POD_TEMPLATE_KINDS:
+                found += check_digests(doc)
+            problems += [Problem(overlay.location, object_name(doc), f, m, CHECK) for f, m in found]
+    return problems
