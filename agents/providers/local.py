@@ -47,7 +47,7 @@ VARIANTS: dict[str, Variant] = {
         confidence_beta=5.0,
     ),
     "token-bloat": Variant(
-        "twice the output tokens, so about twice the cost",
+        "twice the output tokens, so ~1.8x the cost (input tokens stay the same)",
         output_tokens_mean=240.0,
         output_tokens_sd=40.0,
     ),
