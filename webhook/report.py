@@ -3,8 +3,9 @@
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from webhook import charts
 from webhook.backends import MetricsBackend, Series
@@ -15,7 +16,9 @@ from webhook.stats.histograms import Histogram
 
 BINS = 24
 LOW_CONFIDENCE = 0.5
-_templates = Environment(loader=PackageLoader("webhook", "templates"), autoescape=select_autoescape(["html"]))
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"])
+)
 
 
 def _clock(t: float) -> str:

@@ -1,0 +1,38 @@
+"""One backfilled Prometheus per session with an exact scenario per agent name, judged in the past."""
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from webhook_support import DURATION, SCENARIOS, STEP, require_tool
+
+from agent_rollouts.prometheus import backfill, run_prometheus
+from webhook.scenarios import openmetrics, render
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    url: str
+    start: int  # the canary's first sample
+    end: int
+    workdir: Path
+
+
+@pytest.fixture(scope="session")
+def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfilled]:
+    """A real Prometheus holding every scenario, 30 minutes ending three hours ago."""
+    require_tool("promtool")
+    require_tool("prometheus")
+    workdir = tmp_path_factory.mktemp("prometheus")
+    end = math.floor((time.time() - 3 * 3600) / 60) * 60
+    start = end - DURATION
+    text = render(
+        openmetrics(agent, arms, start=start, duration=DURATION, step=STEP)
+        for agent, arms in SCENARIOS.items()
+    )
+    backfill(text, workdir / "data", workdir)
+    with run_prometheus(workdir, data_dir=workdir / "data") as url:
+        yield Backfilled(url, start, end, workdir)

@@ -1,0 +1,67 @@
+"""Scenarios and helpers shared by the judge's tests."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agent_rollouts.tools import ToolMissing, find_tool
+from webhook.app.core.config import Settings
+from webhook.app.main import create_app
+from webhook.scenarios import Arm, beta, lognormal, mixture
+
+CANARY = "c0ffee1"
+BASELINE = "ba5e11e"
+TOKEN = "test-token-0123456789"
+DURATION = 1800
+STEP = 15
+
+BASE = Arm(BASELINE, 6.0, pods=3)
+
+
+def canary(**changes: object) -> Arm:
+    return Arm(CANARY, 3.0, **changes)  # type: ignore[arg-type]
+
+
+# Agent name -> arms. Each name is one scenario; the canary gets a third of the traffic.
+SCENARIOS: dict[str, list[Arm]] = {
+    "no-change": [canary(restart_at=0.5), Arm(BASELINE, 6.0, pods=3, restart_at=0.3)],
+    "confidence-shift": [canary(confidence=beta(5, 3)), BASE],
+    # Same mean confidence (about 0.79 vs 0.80) but 30 % of answers collapse to low confidence.
+    "bimodal-collapse": [canary(confidence=mixture((0.7, beta(40, 2)), (0.3, beta(4, 6)))), BASE],
+    "cost-increase": [canary(cost=lognormal(0.003, 0.5)), BASE],
+    "error-increase": [canary(failure_rate=0.06), BASE],
+    "latency-tail": [
+        canary(duration=mixture((0.85, lognormal(0.3, 0.4)), (0.15, lognormal(1.2, 0.4)))),
+        BASE,
+    ],
+    "improvement": [
+        canary(
+            confidence=beta(9, 1.5),
+            cost=lognormal(0.0015, 0.5),
+            failure_rate=0.005,
+            duration=lognormal(0.25, 0.4),
+        ),
+        BASE,
+    ],
+    "low-traffic": [Arm(CANARY, 0.01), BASE],
+}
+
+
+def require_tool(name: str) -> str:
+    """A pinned tool's path; a missing tool fails the test (as in tests/conftest.py)."""
+    try:
+        return find_tool(name)
+    except ToolMissing as exc:
+        pytest.fail(str(exc))
+
+
+def settings(url: str, **overrides: object) -> Settings:
+    return Settings(prometheus_url=url, token=TOKEN, **overrides)  # type: ignore[arg-type]
+
+
+def client(url: str, **overrides: object) -> TestClient:
+    """The real app in-process, authenticated with the test token."""
+    return TestClient(create_app(settings(url, **overrides)), headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def body(agent: str, end: int, **extra: object) -> dict[str, object]:
+    return {"agent": agent, "canary": CANARY, "baseline": BASELINE, "end": end, **extra}
