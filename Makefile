@@ -18,7 +18,7 @@ DEBIAN_PACKAGES     := prometheus chromium fonts-dejavu-core
 export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export AGENT_ROLLOUTS_TOOLS := $(TOOLS)
 
-.PHONY: all bootstrap python tools debian-packages demo test lint typecheck golden clean
+.PHONY: all bootstrap python tools schemas debian-packages demo test lint typecheck golden clean
 all: test
 
 bootstrap: python tools
@@ -30,7 +30,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: debian-packages $(BIN)/kubeconform $(BIN)/actionlint $(TOOLS)/checkov/bin/checkov
+tools: debian-packages schemas $(BIN)/kubeconform $(BIN)/actionlint $(TOOLS)/checkov/bin/checkov
+
+# kubeconform schemas, offline: Kubernetes kinds from kubernetes-validate, CRDs from ../shared/crds
+# (or $AGENT_ROLLOUTS_CRD_DIR). Regenerated only when a source changes.
+schemas: python
+	$(PY) -m ci.schemas
 
 $(BIN)/kubeconform:
 	GOBIN=$(BIN) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
