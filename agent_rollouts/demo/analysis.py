@@ -171,13 +171,19 @@ class RunResult:
     metrics: list[MetricState]
 
     def message(self) -> str:
-        """The metric that decided the run and its last measurement."""
+        """The metric that decided the run, and why, in one line."""
         for state in self.metrics:
             if state.phase == self.phase and state.measurements:
-                last = state.measurements[-1]
-                detail = last.message or json.dumps(last.value)[:300]
-                return f"metric {state.name}: {self.phase} ({detail})"
+                return f"{state.name} {self.phase}: {describe(state.measurements[-1])}"
         return str(self.phase)
+
+
+def describe(measurement: Measurement) -> str:
+    """A measurement in words: the judge's reason when there is one, else the raw result."""
+    value = measurement.value
+    if isinstance(value, dict) and "reason" in value:
+        return f"{value.get('verdict', '?')}: {value['reason']}"
+    return measurement.message or f"result {json.dumps(value)[:200]}"
 
 
 OnMeasurement = Callable[[str, Measurement], None]

@@ -61,6 +61,7 @@ class Step:
 class RolloutPlan:
     name: str
     namespace: str
+    labels: dict[str, str]
     image: str
     steps: tuple[Step, ...]
     background: AnalysisRef | None
@@ -110,6 +111,7 @@ def read_plan(rendered: str) -> RolloutPlan:
     plan = RolloutPlan(
         name=name,
         namespace=rollout["metadata"].get("namespace", "default"),
+        labels=dict(rollout["metadata"].get("labels") or {}),
         image=rollout["spec"]["template"]["spec"]["containers"][0]["image"],
         steps=tuple(_step(s, i) for i, s in enumerate(canary.get("steps") or [])),
         background=_analysis_ref(background, "strategy.canary.analysis") if background else None,
@@ -131,10 +133,16 @@ class RunContext:
 
     stable_hash: str
     canary_hash: str
-    namespace: str
-    rollout_name: str
+    fields: dict[str, str]  # fieldRef paths of the Rollout: metadata.name, metadata.labels['x'], ...
     secrets: dict[tuple[str, str], str]
     overrides: dict[str, str]  # local addresses that replace in-cluster URLs, by arg name
+
+
+def rollout_fields(plan: RolloutPlan) -> dict[str, str]:
+    """The fieldRef paths an AnalysisRun arg may read from the Rollout's metadata."""
+    fields = {"metadata.name": plan.name, "metadata.namespace": plan.namespace}
+    fields.update({f"metadata.labels['{key}']": value for key, value in plan.labels.items()})
+    return fields
 
 
 def _resolve_value(arg: dict[str, Any], context: RunContext, where: str) -> str:
@@ -156,10 +164,9 @@ def _resolve_value(arg: dict[str, Any], context: RunContext, where: str) -> str:
         return context.secrets[key]
     if "fieldRef" in source:
         path = source["fieldRef"]["fieldPath"]
-        fields = {"metadata.namespace": context.namespace, "metadata.name": context.rollout_name}
-        if path not in fields:
-            raise PlanError(f"{where}: arg {name!r} reads {path}, which the rehearsal does not model")
-        return fields[path]
+        if path not in context.fields:
+            raise PlanError(f"{where}: arg {name!r} reads {path}, which the Rollout does not have")
+        return context.fields[path]
     raise PlanError(f"{where}: arg {name!r} has no value")
 
 

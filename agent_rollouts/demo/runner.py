@@ -4,6 +4,7 @@ import hashlib
 import io
 import secrets
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -16,9 +17,16 @@ from typing import Any, TextIO
 from agent_rollouts import cli
 from agent_rollouts.catalog import image_repository
 from agent_rollouts.context import Environment
-from agent_rollouts.demo.analysis import Measurement, RunResult, run_analysis
+from agent_rollouts.demo.analysis import Measurement, RunResult, describe, run_analysis
 from agent_rollouts.demo.conditions import Phase
-from agent_rollouts.demo.plan import RolloutPlan, RunContext, Step, build_metrics, pod_template_hash
+from agent_rollouts.demo.plan import (
+    RolloutPlan,
+    RunContext,
+    Step,
+    build_metrics,
+    pod_template_hash,
+    rollout_fields,
+)
 from agent_rollouts.demo.report import Marker, ReleaseSection, collect
 from agent_rollouts.demo.traffic import TrafficSplitter
 from agent_rollouts.procs import LOOPBACK, free_port, spawn
@@ -94,13 +102,6 @@ def _traffic_line(traffic: TrafficSplitter) -> str:
     )
 
 
-def _describe(measurement: Measurement) -> str:
-    value = measurement.value
-    if isinstance(value, dict) and "verdict" in value:
-        return f"verdict {value['verdict']}: {value.get('reason', '')}"
-    return measurement.message or f"result {value}"
-
-
 class Walk:
     """Argo Rollouts' canary walk for one release: steps in order, background analysis alongside."""
 
@@ -122,7 +123,7 @@ class Walk:
         def report(metric: str, measurement: Measurement) -> None:
             self.progress.emit(
                 "measurement",
-                f"  {template}/{metric}: {measurement.phase} — {_describe(measurement)}",
+                f"  {template}/{metric}: {measurement.phase} — {describe(measurement)}",
                 measurement.phase,
             )
 
@@ -197,9 +198,9 @@ class Walk:
                 continue
             analyses.append(result)
             if result.phase in (Phase.FAILED, Phase.ERROR):
-                return self._abort(started, f"analysis {result.message()}", analyses)
+                return self._abort(started, result.message(), analyses)
             if result.phase == Phase.INCONCLUSIVE:
-                reason = f"analysis inconclusive, paused for a person to decide ({result.message()})"
+                reason = f"{result.message()}; paused until a person promotes or aborts"
                 self.progress.emit("decision", f"PAUSED: {reason}", "Inconclusive")
                 self.traffic.route(None, 0)
                 return Outcome(self.release, "paused", reason, started, 0.0, analyses)
@@ -290,6 +291,9 @@ def rehearse(
 
     with ExitStack() as stack:
         progress.emit("setup", f"environments repo: bootstrapping {environments_repo}")
+        subprocess.run(
+            ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(environments_repo)], check=True
+        )
         code, message = _git_cli(["bootstrap", "--repo", str(environments_repo)])
         if code != 0:
             raise RuntimeError(f"bootstrap failed: {message}")
@@ -338,8 +342,7 @@ def rehearse(
             r.hash: RunContext(
                 stable_hash=stable.hash,
                 canary_hash=r.hash,
-                namespace=plan.namespace,
-                rollout_name=plan.name,
+                fields=rollout_fields(plan),
                 secrets={JUDGE_TOKEN_SECRET: judge_token},
                 overrides=local_overrides(plan, judge_url, prometheus_url),
             )

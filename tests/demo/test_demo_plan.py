@@ -10,6 +10,7 @@ from agent_rollouts.demo.plan import (
     duration_seconds,
     pod_template_hash,
     read_plan,
+    rollout_fields,
 )
 
 TEMPLATE = {
@@ -42,7 +43,10 @@ TEMPLATE = {
 ANALYSIS = {
     "templates": [{"templateName": "qna-agent-quality"}],
     "args": [
-        {"name": "agent", "value": "knowledge-qna"},
+        {
+            "name": "agent",
+            "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app.kubernetes.io/name']"}},
+        },
         {"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}},
         {"name": "baseline-hash", "valueFrom": {"podTemplateHashValue": "Stable"}},
     ],
@@ -50,7 +54,11 @@ ANALYSIS = {
 ROLLOUT = {
     "apiVersion": "argoproj.io/v1alpha1",
     "kind": "Rollout",
-    "metadata": {"name": "qna", "namespace": "agents-dev"},
+    "metadata": {
+        "name": "qna",
+        "namespace": "agents-dev",
+        "labels": {"app.kubernetes.io/name": "knowledge-qna"},
+    },
     "spec": {
         "template": {"spec": {"containers": [{"name": "agent", "image": "ghcr.io/x/qna:1"}]}},
         "strategy": {
@@ -73,7 +81,11 @@ def rendered(*docs: object) -> str:
 
 
 def context(**overrides: str) -> RunContext:
-    return RunContext("stable1", "canary1", "agents-dev", "qna", {("judge", "token"): "s3cret"}, overrides)
+    fields = {
+        "metadata.namespace": "agents-dev",
+        "metadata.labels['app.kubernetes.io/name']": "knowledge-qna",
+    }
+    return RunContext("stable1", "canary1", fields, {("judge", "token"): "s3cret"}, overrides)
 
 
 def test_steps_background_and_templates_are_read() -> None:
@@ -118,3 +130,9 @@ def test_durations_and_hashes() -> None:
         duration_seconds("soon")
     first, second = pod_template_hash("img@sha256:aa"), pod_template_hash("img@sha256:bb")
     assert first != second and len(first) == 10 and not set(first) & set("aeiou013")
+
+
+def test_rollout_fields_cover_labels() -> None:
+    fields = rollout_fields(read_plan(rendered(ROLLOUT, TEMPLATE)))
+    assert fields["metadata.labels['app.kubernetes.io/name']"] == "knowledge-qna"
+    assert fields["metadata.name"] == "qna"
