@@ -67,5 +67,10 @@ typecheck: python
 test: bootstrap lint typecheck
 	$(PY) -m pytest
 
+# Regenerate the checked-in rendered manifests that tests/manifests compares against.
+golden: python
+	rm -rf tests/golden
+	$(PY) -m agent_rollouts render -o tests/golden
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .demo out

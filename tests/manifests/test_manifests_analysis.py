@@ -1,0 +1,94 @@
+"""The rendered AnalysisTemplates: the judge through `web`, errors and latency through `prometheus`."""
+
+import re
+
+import pytest
+from manifests_render import Doc, Rendered
+
+from agent_rollouts.catalog import AGENTS
+
+JUDGE_URL = "http://agent-rollouts-judge.agent-rollouts.svc.cluster.local:8080/api/v1/judgements"
+ARGS_FROM_ROLLOUT = {"agent", "canary-hash", "baseline-hash", "namespace"}
+ARG_REFERENCE = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")
+
+
+def template(overlay: Rendered, agent: str, name: str) -> Doc:
+    return overlay.named("AnalysisTemplate", f"{agent}-{name}")
+
+
+def only_metric(doc: Doc) -> Doc:
+    metrics: list[Doc] = doc["spec"]["metrics"]
+    assert len(metrics) == 1
+    return metrics[0]
+
+
+@pytest.mark.parametrize(("name", "checks"), [("agent-quality", ["confidence"]), ("agent-cost", ["cost"])])
+def test_judge_templates_post_to_the_judge_with_a_bearer_token_from_a_secret(
+    rendered: dict[str, Rendered], name: str, checks: list[str]
+) -> None:
+    doc = template(rendered["prod/code-analysis"], "code-analysis", name)
+    args = {arg["name"]: arg for arg in doc["spec"]["args"]}
+    assert set(args) == ARGS_FROM_ROLLOUT | {"judge-url", "judge-token"}
+    assert all("value" not in args[name] and "valueFrom" not in args[name] for name in ARGS_FROM_ROLLOUT)
+    assert args["judge-url"]["value"] == JUDGE_URL
+    assert args["judge-token"] == {
+        "name": "judge-token",
+        "valueFrom": {"secretKeyRef": {"name": "agent-rollouts-judge-token", "key": "token"}},
+    }
+    metric = only_metric(doc)
+    assert metric["name"] == name
+    web = metric["provider"]["web"]
+    assert web["url"] == "{{args.judge-url}}" and web["method"] == "POST" and web["jsonPath"] == "{$}"
+    assert web["headers"] == [{"key": "Authorization", "value": "Bearer {{args.judge-token}}"}]
+    assert web["jsonBody"] == {
+        "agent": "{{args.agent}}",
+        "canary": "{{args.canary-hash}}",
+        "baseline": "{{args.baseline-hash}}",
+        "namespace": "{{args.namespace}}",
+        "checks": checks,
+    }
+    assert "body" not in web  # Argo errors when both body and jsonBody are set
+    # Both conditions: a verdict of `inconclusive` matches neither and pauses instead of failing.
+    assert metric["successCondition"] == 'result.verdict == "pass"'
+    assert metric["failureCondition"] == 'result.verdict == "fail"'
+    assert 0 < web["timeoutSeconds"] < 10  # below Argo's fixed 10s retry after an error
+    assert metric["failureLimit"] == 0
+    assert metric["inconclusiveLimit"] < metric["count"]  # some looks may lack evidence, not all
+    assert metric["consecutiveErrorLimit"] > 4  # rides out judge restarts longer than Argo's default
+
+
+@pytest.mark.parametrize(
+    ("name", "threshold_arg", "threshold"),
+    [("agent-error-rate", "max-error-ratio", "0.01"), ("agent-latency-p95", "max-p95-ratio", "1.5")],
+)
+def test_prometheus_templates_select_the_canary_and_never_pass_on_no_data(
+    rendered: dict[str, Rendered], name: str, threshold_arg: str, threshold: str
+) -> None:
+    doc = template(rendered["staging/knowledge-qna"], "knowledge-qna", name)
+    args = {arg["name"]: arg for arg in doc["spec"]["args"]}
+    assert args[threshold_arg]["value"] == threshold
+    assert args["prometheus-address"]["value"].startswith("http://")
+    metric = only_metric(doc)
+    query = metric["provider"]["prometheus"]["query"]
+    assert metric["provider"]["prometheus"]["address"] == "{{args.prometheus-address}}"
+    assert 'rollouts_pod_template_hash="{{args.canary-hash}}"' in query
+    assert 'namespace="{{args.namespace}}"' in query and 'agent_name="{{args.agent}}"' in query
+    assert "or vector(" not in query  # a missing series must not turn into a passing 0
+    for condition in (metric["successCondition"], metric["failureCondition"]):
+        assert condition.startswith("len(result) > 0 && ")  # guards result[0]; empty -> Inconclusive
+        assert f"{{{{args.{threshold_arg}}}}}" in condition
+    if name == "agent-latency-p95":
+        assert 'rollouts_pod_template_hash="{{args.baseline-hash}}"' in query
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_every_arg_a_template_uses_is_declared_and_every_undefaulted_arg_is_passed(
+    rendered: dict[str, Rendered], agent: str
+) -> None:
+    overlay = rendered[f"dev/{agent}"]
+    for doc in overlay.all("AnalysisTemplate"):
+        declared = {arg["name"]: arg for arg in doc["spec"]["args"]}
+        used = set(ARG_REFERENCE.findall(str(doc["spec"]["metrics"])))
+        assert used == set(declared), doc["metadata"]["name"]
+        required = {name for name, arg in declared.items() if "value" not in arg and "valueFrom" not in arg}
+        assert required <= ARGS_FROM_ROLLOUT, doc["metadata"]["name"]
