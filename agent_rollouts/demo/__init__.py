@@ -1,6 +1,7 @@
 """`agent-rollouts demo`: a local rehearsal of an agent release through the rendered canary steps."""
 
 import argparse
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -53,6 +54,14 @@ def handle(args: argparse.Namespace, env: Environment) -> int:
     except RuntimeError as exc:
         env.error(str(exc))
         return ExitStatus.ERROR
+    summary = {
+        "agent": args.agent,
+        "env": args.env,
+        "steps": [step.describe() for step in plan.steps],
+        "releases": [outcome.summary() for outcome in outcomes],
+        "environments_repo": facts["environments_repo"],
+    }
+    (options.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     report = options.workdir / "report.html"
     heading = f"Release rehearsal: {args.agent} in {args.env}"
     repo = facts["environments_repo"]

@@ -74,7 +74,20 @@ class Outcome:
     reason: str
     started: float
     ended: float
+    step: int  # index of the step that decided it; len(steps) when every step completed
     analyses: list[RunResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """What the release came to, for `summary.json`."""
+        return {
+            "variant": self.release.variant,
+            "image": self.release.image,
+            "pod_template_hash": self.release.hash,
+            "status": self.status,
+            "reason": self.reason,
+            "decided_at_step": self.step,
+            "seconds": round(self.ended - self.started, 1),
+        }
 
 
 class Progress:
@@ -171,10 +184,10 @@ class Walk:
         outcome.ended = time.time()
         return outcome
 
-    def _abort(self, started: float, reason: str, analyses: list[RunResult]) -> Outcome:
+    def _abort(self, started: float, step: int, reason: str, analyses: list[RunResult]) -> Outcome:
         self.traffic.route(None, 0)  # `kubectl argo rollouts abort`: all traffic back to stable
         self.progress.emit("decision", f"ABORTED: {reason}; traffic returned to stable", "Failed")
-        return Outcome(self.release, "aborted", reason, started, 0.0, analyses)
+        return Outcome(self.release, "aborted", reason, started, 0.0, step, analyses)
 
     def _steps(self, started: float, background: threading.Thread) -> Outcome:
         total = len(self.plan.steps)
@@ -191,26 +204,26 @@ class Walk:
                 background.start()
             failed = self._background_failed()
             if failed:
-                return self._abort(started, f"background analysis {failed.message()}", analyses)
+                return self._abort(started, index, f"background analysis {failed.message()}", analyses)
             self.progress.emit("step", f"step {index + 1}/{total}: {step.describe()}")
             result = self._do(step, index)
             if result is None:
                 continue
             analyses.append(result)
             if result.phase in (Phase.FAILED, Phase.ERROR):
-                return self._abort(started, result.message(), analyses)
+                return self._abort(started, index, result.message(), analyses)
             if result.phase == Phase.INCONCLUSIVE:
                 reason = f"{result.message()}; paused until a person promotes or aborts"
                 self.progress.emit("decision", f"PAUSED: {reason}", "Inconclusive")
                 self.traffic.route(None, 0)
-                return Outcome(self.release, "paused", reason, started, 0.0, analyses)
+                return Outcome(self.release, "paused", reason, started, 0.0, index, analyses)
         failed = self._background_failed()
         if failed:
-            return self._abort(started, f"background analysis {failed.message()}", analyses)
+            return self._abort(started, total, f"background analysis {failed.message()}", analyses)
         self.progress.emit(
             "decision", "PROMOTED: every gate passed; the canary is the new stable", "Successful"
         )
-        return Outcome(self.release, "promoted", "every analysis gate passed", started, 0.0, analyses)
+        return Outcome(self.release, "promoted", "every analysis gate passed", started, 0.0, total, analyses)
 
     def _do(self, step: Step, index: int) -> RunResult | None:
         if step.kind == "setWeight":
