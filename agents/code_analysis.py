@@ -52,9 +52,15 @@ class CodeAnalysisAgent(BaseAgent):
         """Parse the snippet and measure each function's complexity."""
         try:
             tree = ast.parse(request.code)
-        except SyntaxError as exc:
+        except (SyntaxError, MemoryError, RecursionError) as exc:
+            # The parser gives up on very deeply nested input with MemoryError/RecursionError.
+            reason = (
+                f"line {exc.lineno}: {exc.msg}"
+                if isinstance(exc, SyntaxError)
+                else "nested too deeply to parse"
+            )
             reply = llm.ask(rating_prompt(self.name), f"code that does not parse:\n{request.code}")
-            output: dict[str, Any] = {"syntax_error": f"line {exc.lineno}: {exc.msg}", "review": reply.answer}
+            output: dict[str, Any] = {"syntax_error": reason, "review": reply.answer}
             return Answer(output, min(reply.confidence, SYNTAX_ERROR_CONFIDENCE_CAP))
         defs = sorted(
             (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)),

@@ -179,7 +179,13 @@ def create_app(
             )
         return subject
 
-    @app.post("/api/agents/{name}/execute")
+    # The body is read and validated by hand (size limit first), so its schema is declared here.
+    body_schema = {
+        "required": True,
+        "content": {"application/json": {"schema": agent.input_model.model_json_schema()}},
+    }
+
+    @app.post("/api/agents/{name}/execute", openapi_extra={"requestBody": body_schema})
     async def execute(name: str, request: Request, _: Annotated[str, Depends(rate_limit)]) -> JSONResponse:
         """Run the agent on the JSON body."""
         if name != agent_name:

@@ -2,10 +2,22 @@
 
 import pytest
 from agents_support import auth_headers
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
 
+from agent_rollouts.catalog import AGENTS
+from agents.code_analysis import CodeAnalysisAgent, CodeAnalysisRequest
 from agents.loadgen import sample_payload
+from agents.metrics import AgentMetrics
+from agents.providers.local import LocalProvider
 
 URL = "/api/agents/data-standardization/execute"
+FIELDS = {
+    "data-standardization": ["record"],
+    "code-analysis": ["code", "language"],
+    "knowledge-qna": ["question"],
+}
 
 
 def check_error(response, status: int, error: str) -> dict:
@@ -84,3 +96,47 @@ def test_service_keeps_serving_after_bad_input(client, registry) -> None:
         )
         == 1
     )
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+CLIENT_ERRORS = {200, 400, 413, 422}
+
+
+@pytest.mark.parametrize("agent", AGENTS)
+def test_arbitrary_json_bodies_never_cause_a_server_error(make_client, agent: str) -> None:
+    instant = LocalProvider("baseline", seed=4, sleep=lambda _: None)
+    headers = auth_headers()
+    with make_client(agent, provider=instant) as client:
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(body=json_values | st.fixed_dictionaries(dict.fromkeys(FIELDS[agent], json_values)))
+        def check(body: object) -> None:
+            response = client.post(f"/api/agents/{agent}/execute", json=body, headers=headers)
+            assert response.status_code in CLIENT_ERRORS, response.text
+
+        check()
+
+
+@given(code=st.text(min_size=1, max_size=200))
+@example(code="a\x00b")  # null bytes: the parser raises SyntaxError
+@example(code="-" * 19_000 + "1")  # deep nesting: the parser raises MemoryError
+@settings(max_examples=80, deadline=None)
+def test_any_code_text_is_analysed_or_reported_unparsable(code: str) -> None:
+    registry = CollectorRegistry()
+    provider = LocalProvider("baseline", seed=5, sleep=lambda _: None)
+    agent = CodeAnalysisAgent(
+        provider, AgentMetrics(registry, ["code-analysis"], provider.name, provider.model)
+    )
+    result = agent.execute(CodeAnalysisRequest(code=code))
+    assert ("syntax_error" in result.output) or ("max_complexity" in result.output)
+    assert 0 <= result.confidence <= 1
