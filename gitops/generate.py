@@ -42,7 +42,7 @@ CLUSTER_SCOPED = {
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 _templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("gitops", "templates"),
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

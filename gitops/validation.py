@@ -1,7 +1,6 @@
 """Render an environment folder with kustomize and validate the result before anything is committed."""
 
 import hashlib
-import importlib
 import subprocess
 import tempfile
 from pathlib import Path
@@ -48,15 +47,16 @@ class Validator:
 
 def _validate_rendered(rendered: dict[str, str]) -> None:
     """Run the project's manifest validation (schemas and cross-checks, no policy scan) on rendered output."""
-    # The CI area's library (written in parallel); imported late to keep the CLI start fast.
-    ci_validate = importlib.import_module("ci.validate")
+    from ci.validate import validate  # the CI area's library; imported late to keep the CLI start fast
 
     with tempfile.TemporaryDirectory(prefix="agent-rollouts-render-") as tmp:
-        paths: list[Path] = []
-        for folder, text in rendered.items():
-            path = Path(tmp) / (folder.replace("/", "__") + ".yaml")
-            path.write_text(text)
-            paths.append(path)
-        problems = ci_validate.validate(paths, policy=False)
-        if problems:
-            raise GitopsError(f"invalid manifests: {problems[0]}")
+        files = {Path(tmp) / (folder.replace("/", "__") + ".yaml"): folder for folder in rendered}
+        for path, folder in files.items():
+            path.write_text(rendered[folder])
+        report = validate(list(files), policy=False)
+    if not report.ok:
+        problem = str(report.problems[0])
+        for path, folder in files.items():  # name the envs repo folder, not the temporary file
+            problem = problem.replace(str(path), folder)
+        more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+        raise GitopsError(f"invalid manifests: {problem}{more}")

@@ -1,0 +1,310 @@
+"""bootstrap, release and promote against a real bare remote on disk, through the CLI."""
+
+import io
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from gitops_support import digest, git_out, head, show, trailers
+
+from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository
+from agent_rollouts.cli import main
+from agent_rollouts.context import Environment
+from agent_rollouts.procs import LOOPBACK, free_port
+from agent_rollouts.status import ExitStatus
+from gitops import layout
+from gitops.generate import Platform
+from gitops.writer import Options, bootstrap
+
+REPO = image_repository("code-analysis")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), Environment(stdout=out, stderr=err))
+    return status, out.getvalue(), err.getvalue()
+
+
+def error_line(err: str) -> str:
+    """The one error line among the progress lines (`agent-rollouts: <step>`) on stderr."""
+    progress = [
+        line for line in err.splitlines() if line.startswith("agent-rollouts: ") and " error: " not in line
+    ]
+    errors = [line for line in err.splitlines() if line not in progress]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+def pin(remote: Path, env: str, agent: str) -> list[dict[str, str]]:
+    return [
+        entry
+        for entry in yaml.safe_load(show(remote, str(layout.pin_file(env, agent))))["images"]
+        if entry["name"] == image_repository(agent)
+    ]
+
+
+def test_bootstrap_creates_the_layout_in_a_new_bare_repo(seed_remote: Path) -> None:
+    files = set(git_out(seed_remote, "ls-tree", "-r", "--name-only", "main").split())
+    for env in ENVIRONMENTS:
+        for name in layout.ENV_DIR_NAMES:
+            assert f"envs/{env}/{name}/kustomization.yaml" in files
+            assert f"envs/{env}/{name}/README.md" in files
+        assert f"variants/{env}/kustomization.yaml" in files
+        assert f"variants/{env}/README.md" in files
+        for agent in AGENTS:
+            assert len(pin(seed_remote, env, agent)) == 1
+    for name in ("README.md", "base/README.md", "base/VERSION", "argocd/README.md", "argocd/project.yaml"):
+        assert name in files
+    assert "base/rollouts/envs/dev/code-analysis/kustomization.yaml" in files
+    assert "platform-commit: " in show(seed_remote, "base/VERSION")
+    assert (
+        git_out(seed_remote, "log", "--format=%s", "main").splitlines()[0].startswith("bootstrap: platform ")
+    )
+    assert git_out(seed_remote, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
+
+
+def test_bootstrap_into_an_empty_non_bare_repo_updates_its_working_tree(
+    tmp_path: Path, platform: Platform
+) -> None:
+    target = tmp_path / "envs"
+    subprocess.run(["git", "init", "--quiet", str(target)], check=True)
+    result = bootstrap(str(target), options=Options(), platform=platform)
+    assert result.commit == git_out(target, "rev-parse", "HEAD").strip()
+    assert (target / "envs" / "prod" / "code-analysis" / "kustomization.yaml").is_file()
+    assert git_out(target, "status", "--porcelain") == ""
+
+
+def test_refresh_keeps_pins_and_hand_edited_variants(
+    remote: Path, tmp_path: Path, platform: Platform
+) -> None:
+    image = f"{REPO}@{digest('refresh')}"
+    assert (
+        run("release", "--repo", str(remote), "--env", "dev", "--agent", "code-analysis", "--image", image)[0]
+        == 0
+    )
+    clone = tmp_path / "clone"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    variant = clone / "variants" / "dev" / "kustomization.yaml"
+    variant.write_text(variant.read_text() + "# tuned by hand\n")
+    git_out(clone, "commit", "--quiet", "-am", "dev: hand-tuned variant")
+    git_out(clone, "push", "--quiet", "origin", "main")
+    before = head(remote)
+
+    bootstrap(str(remote), options=Options(), platform=platform)
+    # The platform may have moved since the seed was made (base/ changes); pins and variants may not.
+    changed = git_out(remote, "diff", "--name-only", before, "main").split()
+    assert not [
+        name for name in changed if name.startswith(("variants/", "envs/")) and "kustomization" in name
+    ]
+    assert pin(remote, "dev", "code-analysis") == [{"name": REPO, "digest": digest("refresh")}]
+    assert show(remote, "variants/dev/kustomization.yaml").endswith("# tuned by hand\n")
+    again = bootstrap(str(remote), options=Options(), platform=platform)
+    assert again.commit is None and "nothing to commit" in again.summary
+
+
+def test_release_and_promote_to_prod_leave_a_readable_history(
+    remote: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/agents")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    image = f"{REPO}:v2.0.0@{digest('v2')}"
+    previous = pin(remote, "dev", "code-analysis")[0]
+
+    status, out, _ = run(
+        "release", "--repo", str(remote), "--env", "dev", "--agent", "code-analysis", "--image", image,
+        "--message", "faster parser",
+    )  # fmt: skip
+    assert status == 0, out
+    assert "dev/code-analysis now runs" in out
+    for source, target in (("dev", "staging"), ("staging", "prod")):
+        status, out, err = run(
+            "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target
+        )
+        assert status == 0, err
+
+    subjects = git_out(remote, "log", "--format=%s", "-3", "main").splitlines()
+    short = digest("v2").removeprefix("sha256:")[:12]
+    assert subjects == [
+        f"promote(prod): code-analysis {short} from staging",
+        f"promote(staging): code-analysis {short} from dev",
+        f"release(dev): code-analysis {short}",
+    ]
+    assert trailers(remote, "Image")[:3] == [image] * 3
+    assert trailers(remote, "Env")[:3] == ["prod", "staging", "dev"]
+    assert trailers(remote, "Agent")[:3] == ["code-analysis"] * 3
+    assert trailers(remote, "Released-By")[0] == "https://github.com/acme/agents/actions/runs/42"
+    assert trailers(remote, "Previous-Image")[2] == str(
+        f"{previous.get('newName', previous['name'])}"
+        + (f":{previous['newTag']}" if "newTag" in previous else "")
+        + (f"@{previous['digest']}" if "digest" in previous else "")
+    )
+    assert "faster parser" in git_out(remote, "log", "--format=%b", "-1", "main~2")
+    # A release is a one-file diff.
+    assert git_out(remote, "diff", "--name-only", "main~1", "main").split() == [
+        "envs/prod/code-analysis/kustomization.yaml"
+    ]
+    assert pin(remote, "prod", "code-analysis") == [
+        {"name": REPO, "newTag": "v2.0.0", "digest": digest("v2")}
+    ]
+
+
+def test_releasing_the_pinned_image_again_commits_nothing(remote: Path) -> None:
+    argv = ("release", "--repo", str(remote), "--env", "staging", "--agent", "knowledge-qna")
+    image = f"{image_repository('knowledge-qna')}@{digest('same')}"
+    assert run(*argv, "--image", image)[0] == 0
+    before = head(remote)
+    status, out, _ = run(*argv, "--image", image)
+    assert status == 0
+    assert "already runs" in out and "nothing to commit" in out
+    assert head(remote) == before
+
+
+def test_dry_run_prints_the_diff_and_pushes_nothing(remote: Path) -> None:
+    before = head(remote)
+    image = f"{REPO}@{digest('dry')}"
+    status, out, _ = run(
+        "release",
+        "--repo",
+        str(remote),
+        "--env",
+        "prod",
+        "--agent",
+        "code-analysis",
+        "--image",
+        image,
+        "--dry-run",
+    )
+    assert status == 0
+    assert f"+  digest: {digest('dry')}" in out
+    assert "dry run, nothing pushed" in out
+    assert head(remote) == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "names"),
+    [
+        (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}:v3"), ExitStatus.ERROR, "--image: prod"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}@sha256:123"), ExitStatus.ERROR, "--image"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{image_repository('knowledge-qna')}:v1"), ExitStatus.ERROR, "--image"),
+        (("--env", "qa", "--agent", "code-analysis", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--env"),
+        (("--env", "dev", "--agent", "chatbot", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--agent"),
+    ],
+)  # fmt: skip
+def test_bad_releases_are_refused_with_one_line(
+    remote: Path, argv: tuple[str, ...], status: int, names: str
+) -> None:
+    before = head(remote)
+    code, out, err = run("release", "--repo", str(remote), *argv)
+    assert code == status
+    assert names in error_line(err)
+    assert head(remote) == before
+
+
+def test_promote_refuses_a_source_without_a_digest(remote: Path) -> None:
+    assert (
+        run(
+            "release",
+            "--repo",
+            str(remote),
+            "--env",
+            "dev",
+            "--agent",
+            "code-analysis",
+            "--image",
+            f"{REPO}:edge",
+        )[0]
+        == 0
+    )
+    before = head(remote)
+    code, _, err = run(
+        "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", "dev", "--to", "staging"
+    )
+    assert code == ExitStatus.ERROR
+    assert "--from: dev/code-analysis pins no digest" in error_line(err)
+    assert head(remote) == before
+
+
+def test_an_unreachable_remote_is_unavailable(tmp_path: Path) -> None:
+    for missing in (str(tmp_path / "nowhere.git"), f"file://{tmp_path}/nowhere.git"):
+        code, _, err = run(
+            "release", "--repo", missing, "--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1"
+        )
+        assert code == ExitStatus.UNAVAILABLE
+        assert error_line(err).startswith("agent-rollouts: error: cannot reach environments repo")
+
+
+class _Unauthorized(BaseHTTPRequestHandler):
+    """A git HTTP server that refuses every request, as a forge does for bad credentials."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="git"')
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def unauthorized_url() -> Iterator[str]:
+    port = free_port()
+    server = ThreadingHTTPServer((LOOPBACK, port), _Unauthorized)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://{LOOPBACK}:{port}/acme/envs.git"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_authentication_failure_is_unavailable(unauthorized_url: str) -> None:
+    code, _, err = run(
+        "release",
+        "--repo",
+        unauthorized_url,
+        "--env",
+        "dev",
+        "--agent",
+        "code-analysis",
+        "--image",
+        f"{REPO}:v1",
+    )
+    assert code == ExitStatus.UNAVAILABLE
+    assert "cannot reach environments repo" in error_line(err) and "Authentication failed" in err
+
+
+def test_a_push_refused_by_the_remote_pushes_nothing(remote: Path) -> None:
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'main is protected: open a pull request' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = head(remote)
+    code, _, err = run(
+        "release", "--repo", str(remote), "--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v9"
+    )
+    assert code == ExitStatus.ERROR
+    assert "rejected the push: main is protected: open a pull request" in error_line(err)
+    assert head(remote) == before
+
+
+def test_invalid_manifests_are_refused_before_committing(remote: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    variant = clone / "variants" / "dev" / "kustomization.yaml"
+    broken = yaml.safe_load(variant.read_text())
+    broken["patches"] = [
+        {"target": {"kind": "Rollout"}, "patch": '[{"op": "add", "path": "/spec/replicas", "value": "lots"}]'}
+    ]
+    variant.write_text(yaml.safe_dump(broken))
+    git_out(clone, "commit", "--quiet", "-am", "dev: a hand edit that breaks the Rollout schema")
+    git_out(clone, "push", "--quiet", "origin", "main")
+    before = head(remote)
+    code, _, err = run(
+        "release", "--repo", str(remote), "--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v9"
+    )
+    assert code == ExitStatus.ERROR
+    assert "invalid manifests" in error_line(err)
+    assert head(remote) == before
