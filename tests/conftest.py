@@ -1,5 +1,6 @@
 """Shared fixtures: external tools must exist (a missing tool fails, never skips)."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,9 @@ def require_tool(name: str) -> str:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(name="require_tool", scope="session")
+def require_tool_fixture() -> Callable[[str], str]:
+    """`require_tool` for tests in any folder (conftest modules are not importable by path)."""
+    return require_tool

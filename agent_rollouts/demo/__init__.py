@@ -60,6 +60,7 @@ def handle(args: argparse.Namespace, env: Environment) -> int:
         "steps": [step.describe() for step in plan.steps],
         "releases": [outcome.summary() for outcome in outcomes],
         "environments_repo": facts["environments_repo"],
+        "endpoints": facts["endpoints"],  # every server the rehearsal started, all stopped by now
     }
     (options.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     report = options.workdir / "report.html"

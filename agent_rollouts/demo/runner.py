@@ -335,6 +335,7 @@ def rehearse(
             )
         )
         progress.emit("setup", f"Prometheus {prometheus_url}, judge {judge_url}")
+        facts["endpoints"] = [prometheus_url, judge_url, stable.url, *(r.url for r in releases)]
         stack.enter_context(
             spawn(
                 agent_process(stable),
