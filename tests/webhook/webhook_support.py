@@ -55,7 +55,7 @@ def require_tool(name: str) -> str:
 
 
 def settings(url: str, **overrides: object) -> Settings:
-    return Settings(prometheus_url=url, token=TOKEN, **overrides)  # type: ignore[arg-type]
+    return Settings(**{"prometheus_url": url, "token": TOKEN, **overrides})  # type: ignore[arg-type]
 
 
 def client(url: str, **overrides: object) -> TestClient:
