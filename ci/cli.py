@@ -34,10 +34,11 @@ def _render(args: argparse.Namespace, env: Environment) -> int:
 
 def _validate(args: argparse.Namespace, env: Environment) -> int:
     """Render and check overlays; one line per problem, exit 1 on any."""
-    from ci.validate import junit_xml, validate  # imported late: keeps other subcommands' start fast
+    from ci.validate import RULE_TESTS, junit_xml, validate  # imported late: keeps other commands fast
 
     try:
-        report = validate(args.paths, crd_dir=args.crd_dir, policy=args.policy)
+        rule_tests = args.rule_tests or RULE_TESTS
+        report = validate(args.paths, crd_dir=args.crd_dir, policy=args.policy, rule_tests=rule_tests)
     except (ToolMissing, FileNotFoundError) as exc:
         env.error(f"validate: {exc}")
         return ExitStatus.ERROR
@@ -91,6 +92,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--crd-dir",
         type=Path,
         help=f"folder of CRD YAML to derive schemas from (default ${CRD_DIR_VARIABLE} or ../shared/crds)",
+    )
+    validate_parser.add_argument(
+        "--rule-tests",
+        type=Path,
+        metavar="DIR",
+        help="promtool unit tests (*.test.yaml) for the PrometheusRules (default rollouts/monitoring/tests)",
     )
     validate_parser.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     validate_parser.add_argument(

@@ -90,7 +90,7 @@ def check_one(rule: Doc, tests: dict[Path, Doc]) -> list[tuple[str, str]]:
             output = tested.stderr + tested.stdout
             blocks = [FAILED_ALERT.search(block) for block in output.split("FAILED:")[1:]]
             for match in filter(None, blocks):
-                detail = " ".join(match["detail"].split())
+                detail = " ".join(match["detail"].split("Unit Testing:")[0].split())
                 failures.append(
                     (alert_field(spec, match["alert"]), f"{path.name}: at {match['time']}: {detail}")
                 )

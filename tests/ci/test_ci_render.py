@@ -33,7 +33,13 @@ def test_render_writes_one_file_per_overlay(tmp_path: Path) -> None:
 
 def test_render_stack_joins_an_environments_overlays() -> None:
     docs = list(yaml.safe_load_all(render_stack("prod", GOOD)))
-    assert {doc["kind"] for doc in docs} == {"Rollout", "Service", "AnalysisTemplate", "PrometheusRule"}
+    assert {doc["kind"] for doc in docs} == {
+        "Rollout",
+        "Service",
+        "AnalysisTemplate",
+        "PrometheusRule",
+        "NetworkPolicy",
+    }
 
 
 def test_a_broken_overlay_names_the_directory(tmp_path: Path) -> None:
