@@ -33,6 +33,7 @@ from agent_rollouts.procs import LOOPBACK, free_port, spawn
 from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
 
 JUDGE_TOKEN_SECRET = ("agent-rollouts-judge-token", "token")  # the Secret the web templates read
+DEMO_CLIENTS = 20
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,10 @@ def rehearse(
     token_file.write_text(judge_token)
     token_file.chmod(0o600)
     agent_env = {"AGENT_JWT_SECRET": jwt_secret}
-    client_token = mint_token(jwt_secret, "demo-load", ttl_seconds=3600)
+    # Many clients, as in production: each stays well under the agents' per-client rate limit.
+    client_tokens = [
+        mint_token(jwt_secret, f"demo-client-{n}", ttl_seconds=3600) for n in range(DEMO_CLIENTS)
+    ]
 
     stable = Release("baseline", plan.image, free_port())
     releases = [
@@ -347,7 +351,8 @@ def rehearse(
         progress.emit("setup", f"stable {plan.name} ({stable.hash}) serving {stable.url}")
 
         def send_one(url: str, index: int) -> int:
-            return int(send(url, options.agent, client_token, sample_payload(options.agent, index)))
+            token = client_tokens[index % DEMO_CLIENTS]
+            return int(send(url, options.agent, token, sample_payload(options.agent, index)))
 
         traffic = stack.enter_context(
             TrafficSplitter(stable.url, send_one, rps=options.rps, seed=options.seed)
