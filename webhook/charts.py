@@ -1,12 +1,13 @@
 """Small server-side SVG charts: no JavaScript and no CDN, so report pages render offline."""
 
+import math
 from collections.abc import Callable, Sequence
 from html import escape
 
 CANARY = "#e8590c"
 BASELINE = "#1c7ed6"
 WIDTH, HEIGHT = 560, 240
-LEFT, RIGHT, TOP, BOTTOM = 60, 12, 28, 42
+LEFT, RIGHT, TOP, BOTTOM = 60, 16, 46, 30
 
 Format = Callable[[float], str]
 
@@ -17,7 +18,7 @@ def _frame(title: str, top: float, fmt: Format) -> list[str]:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
         f'aria-label="{escape(title)}">',
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#fff"/>',
-        f'<text x="{LEFT}" y="18" font-size="14" font-weight="bold" fill="#222">{escape(title)}</text>',
+        f'<text x="{LEFT - 50}" y="16" font-size="14" font-weight="bold" fill="#222">{escape(title)}</text>',
     ]
     for i in range(5):
         y = TOP + plot_h * (1 - i / 4)
@@ -27,10 +28,10 @@ def _frame(title: str, top: float, fmt: Format) -> list[str]:
             f"{escape(fmt(top * i / 4))}</text>"
         )
     parts.append(
-        f'<rect x="{WIDTH - RIGHT - 150}" y="8" width="10" height="10" fill="{CANARY}"/>'
-        f'<text x="{WIDTH - RIGHT - 136}" y="17" font-size="11">canary</text>'
-        f'<rect x="{WIDTH - RIGHT - 80}" y="8" width="10" height="10" fill="{BASELINE}"/>'
-        f'<text x="{WIDTH - RIGHT - 66}" y="17" font-size="11">baseline</text>'
+        f'<rect x="{LEFT}" y="26" width="10" height="10" fill="{CANARY}"/>'
+        f'<text x="{LEFT + 14}" y="35" font-size="11">canary</text>'
+        f'<rect x="{LEFT + 70}" y="26" width="10" height="10" fill="{BASELINE}"/>'
+        f'<text x="{LEFT + 84}" y="35" font-size="11">baseline</text>'
     )
     return parts
 
@@ -49,7 +50,7 @@ def bars(
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(labels), 1)
     bar = slot * 0.4
-    step = max(1, len(labels) // 12)
+    step = max(1, math.ceil(len(labels) / 8))
     for i, label in enumerate(labels):
         x = LEFT + i * slot + slot * 0.1
         for offset, value, colour in ((0.0, canary[i], CANARY), (bar, baseline[i], BASELINE)):
@@ -97,11 +98,11 @@ def lines(
                     f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
                 )
             run = []
-    for i in (0, len(x_labels) // 2, len(x_labels) - 1):
+    for i, anchor in ((0, "start"), (len(x_labels) // 2, "middle"), (len(x_labels) - 1, "end")):
         if 0 <= i < len(x_labels):
             parts.append(
                 f'<text x="{LEFT + plot_w * i / n:.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" '
-                f'text-anchor="middle" fill="#555">{escape(x_labels[i])}</text>'
+                f'text-anchor="{anchor}" fill="#555">{escape(x_labels[i])}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

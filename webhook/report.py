@@ -39,6 +39,13 @@ class _Cumulative:
         return sum(value_at(c, t) for c in self._series)
 
 
+def _le(series: Series) -> float:
+    try:
+        return float(series.labels.get("le", "nan"))
+    except ValueError:
+        return math.nan
+
+
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
@@ -55,10 +62,10 @@ def _over_time(
         return _Cumulative(chosen)
 
     requests, failures = get(REQUESTS), get(REQUESTS, status="failure")
-    cost_sum, cost_count = get(COST_SUM), get(COST, le="+Inf")
-    confidence_all, confidence_low = get(CONFIDENCE, le="+Inf"), get(CONFIDENCE, le=f"{LOW_CONFIDENCE}")
-    duration_all = get(DURATION, le="+Inf")
-    duration_fast = get(DURATION, le=f"{tail:g}") if tail is not None else None
+    cost_sum, cost_count = get(COST_SUM), get(COST, le=math.inf)
+    confidence_all, confidence_low = get(CONFIDENCE, le=math.inf), get(CONFIDENCE, le=LOW_CONFIDENCE)
+    duration_all = get(DURATION, le=math.inf)
+    duration_fast = get(DURATION, le=tail) if tail is not None else None
     out: dict[str, list[float | None]] = {"errors": [], "cost": [], "confidence": [], "latency": []}
     for a, b in zip(edges, edges[1:], strict=False):
         n = requests.at(b) - requests.at(a)
@@ -136,7 +143,7 @@ def render_report(evaluation: Evaluation) -> str:
                 "Latency distribution (share of requests per bucket, seconds)", evaluation, "duration"
             ),
             charts.lines(
-                f"Share of requests slower than the baseline's p95 bucket ({tail:g}s) over time"
+                f"Share slower than the baseline's p95 bucket ({tail:g}s) over time"
                 if tail is not None
                 else "Latency tail over time",
                 labels,

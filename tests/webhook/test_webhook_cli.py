@@ -120,8 +120,8 @@ def test_serve_answers_argo_over_http(backfilled: Backfilled, tmp_path: Path) ->
         assert requests.post(f"{base}/api/v1/judgements", json={}, timeout=5).status_code == 401
 
 
-def test_serve_without_token_exits_2(backfilled: Backfilled) -> None:
-    os.environ.pop("AGENT_ROLLOUTS_TOKEN", None)
+def test_serve_without_token_exits_2(backfilled: Backfilled, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGENT_ROLLOUTS_TOKEN", raising=False)
     status, _, err = run("serve", "--prometheus-url", backfilled.url, "--token-file", "/nonexistent/token")
     assert status == 2
     assert "token file" in err
