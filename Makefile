@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-tools: debian-packages schemas $(BIN)/kubeconform $(BIN)/actionlint $(TOOLS)/checkov/bin/checkov
+tools: debian-packages schemas $(BIN)/kubeconform $(BIN)/actionlint $(TOOLS)/checkov/bin/checkov $(BIN)/argo-conformance
 
 # kubeconform schemas, offline: Kubernetes kinds from kubernetes-validate, CRDs from ../shared/crds
 # (or $AGENT_ROLLOUTS_CRD_DIR). Regenerated only when a source changes.
@@ -42,6 +42,13 @@ $(BIN)/kubeconform:
 
 $(BIN)/actionlint:
 	GOBIN=$(BIN) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+# Argo Rollouts' own providers and evaluator, built from tests/conformance/argo (its own Go
+# module). Rebuilt only when its sources change; the first build from empty Go caches is slow
+# (see README, Conformance).
+CONFORMANCE_SOURCES := $(wildcard tests/conformance/argo/*.go) tests/conformance/argo/go.mod tests/conformance/argo/go.sum
+$(BIN)/argo-conformance: $(CONFORMANCE_SOURCES)
+	cd tests/conformance/argo && go build -buildvcs=false -o $@ .
 
 # checkov pins many libraries of its own, so it lives in a virtualenv apart from the project's.
 $(TOOLS)/checkov/bin/checkov:

@@ -48,9 +48,9 @@ type Result struct {
 
 // Run is one AnalysisRun the Rollout would create; Sources lists the places that create it.
 type Run struct {
-	Sources   []string      `json:"sources"`
-	Templates []string      `json:"templates"`
-	Error     string        `json:"error,omitempty"`
+	Sources   []string       `json:"sources"`
+	Templates []string       `json:"templates"`
+	Error     string         `json:"error,omitempty"`
 	Metrics   []MetricResult `json:"metrics"`
 }
 
