@@ -55,9 +55,11 @@ def _over_time(
 ) -> dict[str, list[float | None]]:
     series = evaluation.series
 
-    def get(metric: str, **labels: str) -> _Cumulative:
+    def get(metric: str, status: str | None = None, le: float | None = None) -> _Cumulative:
         chosen = [
-            s for s in series.get((arm, metric), []) if all(s.labels.get(k) == v for k, v in labels.items())
+            s
+            for s in series.get((arm, metric), [])
+            if (status is None or s.labels.get("status") == status) and (le is None or _le(s) == le)
         ]
         return _Cumulative(chosen)
 

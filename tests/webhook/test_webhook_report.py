@@ -32,6 +32,7 @@ def test_report_needs_no_token_and_shows_the_judgement(backfilled: Backfilled) -
     assert page.headers["content-type"].startswith("text/html")
     html = page.text
     assert html.count("<svg") == 6
+    assert html.count("<polyline") == 8  # four trends, canary and baseline each drawn
     assert "Confidence distribution" in html and "Error rate over time" in html
     assert 'class="verdict fail"' in html
     assert "share of requests with confidence" in html
