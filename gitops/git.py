@@ -126,6 +126,8 @@ class Checkout:
         output = result.stdout + result.stderr
         if "[rejected]" in output and ("non-fast-forward" in output or "fetch first" in output):
             return False
+        if "[remote rejected]" in output and "cannot lock ref" in output:
+            return False  # another push updated the branch between our fast-forward check and our ref update
         if "[remote rejected]" in output:
             reasons = [
                 line for line in output.splitlines() if line.startswith("remote:") and line[7:].strip()
