@@ -68,13 +68,15 @@ def test_concurrent_releases_of_one_agent_end_on_one_of_them(remote: Path) -> No
 
     results = race(remote, "staging", jobs)
 
+    # Each release is a commit in the history or a clear skip. The duplicate skips when its twin is the
+    # tip it re-applies on, and commits again when another image landed in between (last writer wins).
+    commits = git_out(remote, "rev-list", f"{start}..main").split()
     committed = [result for result in results if result.commit]
-    skipped = [result for result in results if not result.commit]
-    assert len(committed) == len(distinct) and len(skipped) == 1
-    assert "already runs" in skipped[0].summary
-    landed = trailers(remote, "Image")[: len(distinct)]
-    assert sorted(landed) == sorted(distinct)
-    assert len(git_out(remote, "rev-list", f"{start}..main").split()) == len(distinct)
+    assert sorted(result.commit or "" for result in committed) == sorted(commits)
+    assert all("already runs" in result.summary for result in results if not result.commit)
+    assert len(committed) in (len(distinct), len(distinct) + 1)
+    landed = trailers(remote, "Image")[: len(commits)]
+    assert set(landed) == set(distinct)
     final = pinned_image(
         "knowledge-qna", yaml.safe_load(show(remote, str(layout.pin_file("staging", "knowledge-qna"))))
     )
