@@ -1,0 +1,62 @@
+"""The GitHub Actions workflows pass actionlint, and the real repo's manifests validate clean."""
+
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent_rollouts.catalog import AGENTS
+from agent_rollouts.cli import main
+from agent_rollouts.context import Environment
+from agent_rollouts.status import ExitStatus
+from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool
+
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+
+
+def tool(name: str) -> str:
+    """A missing tool fails the test (as tests/conftest.py's require_tool does), never skips it."""
+    try:
+        return find_tool(name)
+    except ToolMissing as exc:
+        pytest.fail(str(exc))
+
+
+def test_workflows_pass_actionlint() -> None:
+    files = sorted(WORKFLOWS.glob("*.yaml"))
+    assert {f.name for f in files} >= {"ci.yaml", "release.yaml", "promote.yaml"}
+    result = subprocess.run(
+        [tool("actionlint"), *map(str, files)], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prod_promotion_is_manual_and_gated_by_an_environment() -> None:
+    promote = yaml.safe_load((WORKFLOWS / "promote.yaml").read_text())
+    triggers = promote[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert list(triggers) == ["workflow_dispatch"]
+    assert triggers["workflow_dispatch"]["inputs"]["agent"]["options"] == list(AGENTS)
+    assert promote["jobs"]["promote"]["environment"] == "${{ inputs.to }}"
+
+
+def test_the_repo_validates_clean(tmp_path: Path) -> None:
+    for name in ("kubectl", "kubeconform", "promtool", "checkov"):
+        tool(name)
+    out, err = io.StringIO(), io.StringIO()
+    junit = tmp_path / "junit.xml"
+    code = main(["validate", "--junit", str(junit)], Environment(stdout=out, stderr=err))
+    assert (code, out.getvalue()) == (ExitStatus.SUCCESS, ""), out.getvalue() + err.getvalue()
+    assert 'failures="0"' in junit.read_text()
+    for agent in AGENTS:
+        assert f"rollouts/envs/prod/{agent}" in junit.read_text()
+
+
+def test_render_prints_the_dev_stack() -> None:
+    tool("kubectl")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["render"], Environment(stdout=out, stderr=err)) == ExitStatus.SUCCESS, err.getvalue()
+    rollouts = [doc for doc in yaml.safe_load_all(out.getvalue()) if doc and doc["kind"] == "Rollout"]
+    assert len(rollouts) == len(AGENTS)
+    assert {doc["metadata"]["namespace"] for doc in rollouts} == {"agents-dev"}
