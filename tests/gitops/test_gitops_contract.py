@@ -1,0 +1,147 @@
+"""The environments repo is a checked contract: it renders the platform's overlays, and valid Argo CD objects."""
+
+import copy
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from gitops_support import digest, git_out
+
+from agent_rollouts.catalog import ENVIRONMENTS, image_repository
+from agent_rollouts.tools import REPO_ROOT
+from ci.schemas import crd_documents, default_crd_dir, strict_crd_schema
+from gitops import layout
+from gitops.generate import AUTOMATED_ENVS, ENV_LABEL, ROLLOUT_ACTIONS
+from gitops.writer import release
+
+# What a variant adds to every object: settings of the environment, never part of the platform.
+VARIANT_ANNOTATIONS = ("link.argocd.argoproj.io/", "notifications.argoproj.io/")
+
+
+def rendered(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(folder)], capture_output=True, text=True, check=True
+    ).stdout
+    objects = [doc for doc in yaml.safe_load_all(out) if doc]
+    return {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
+
+
+def without_variant(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = obj["metadata"]
+    labels = {k: v for k, v in metadata.get("labels", {}).items() if k != ENV_LABEL}
+    annotations = {
+        k: v for k, v in metadata.get("annotations", {}).items() if not k.startswith(VARIANT_ANNOTATIONS)
+    }
+    metadata = {k: v for k, v in metadata.items() if k not in ("labels", "annotations")}
+    return {
+        **obj,
+        "metadata": {
+            **metadata,
+            **({"labels": labels} if labels else {}),
+            **({"annotations": annotations} if annotations else {}),
+        },
+    }
+
+
+def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    pod = obj.get("spec", {}).get("template", {}).get("spec", {})
+    containers: list[dict[str, Any]] = pod.get("containers", []) + pod.get("initContainers", [])
+    return containers
+
+
+def images(obj: dict[str, Any]) -> list[str]:
+    return [c["image"] for c in _containers(obj)]
+
+
+@pytest.fixture
+def clone(remote: Path, tmp_path: Path) -> Path:
+    release(str(remote), "dev", "code-analysis", f"{image_repository('code-analysis')}@{digest('contract')}")
+    path = tmp_path / "clone"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(path))
+    return path
+
+
+def test_each_env_folder_renders_the_platform_overlay_but_for_the_pinned_image(clone: Path) -> None:
+    """Compared with this platform checkout's overlays, so it also fails if base/ was vendored wrong."""
+    for env in ENVIRONMENTS:
+        for name in layout.ENV_DIR_NAMES:
+            ours = rendered(clone / layout.env_folder(env, name))
+            platform = rendered(REPO_ROOT / layout.PLATFORM_ENVS / env / name)
+            assert ours.keys() == platform.keys(), f"{env}/{name}"
+            for key, obj in ours.items():
+                assert obj["metadata"].get("labels", {}).get(ENV_LABEL) == env
+                theirs = platform[key]
+                if name == "code-analysis" and env == "dev" and images(obj):
+                    pinned = f"{image_repository(name)}@{digest('contract')}"
+                    assert pinned in images(obj) and pinned not in images(theirs)
+                    assert len(images(obj)) == len(images(theirs))
+                    # Put the platform's images back: nothing else may differ.
+                    obj = copy.deepcopy(obj)
+                    for ours_c, theirs_c in zip(_containers(obj), _containers(theirs), strict=True):
+                        ours_c["image"] = theirs_c["image"]
+                assert without_variant(obj) == without_variant(theirs), f"{env}/{name}: {key}"
+
+
+def _crd_schemas() -> dict[str, dict[str, Any]]:
+    return {
+        crd["spec"]["names"]["kind"]: strict_crd_schema(version["schema"]["openAPIV3Schema"])
+        for crd in crd_documents(default_crd_dir() / "argo-cd")
+        for version in crd["spec"]["versions"]
+        if version["name"] == "v1alpha1"
+    }
+
+
+def test_argocd_objects_validate_against_the_argo_cd_crds(clone: Path) -> None:
+    schemas = _crd_schemas()
+    documents = [
+        doc
+        for path in sorted((clone / layout.ARGOCD_DIR).glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+    ]
+    assert {doc["kind"] for doc in documents} == {"AppProject", "ApplicationSet"}
+    for doc in documents:
+        errors = [
+            f"{'.'.join(map(str, e.path))}: {e.message}"
+            for e in jsonschema.Draft7Validator(schemas[doc["kind"]]).iter_errors(doc)
+        ]
+        assert not errors, f"{doc['kind']}/{doc['metadata']['name']}: {errors}"
+
+    appsets = {
+        doc["metadata"]["name"].rsplit("-", 1)[-1]: doc["spec"]
+        for doc in documents
+        if doc["kind"] == "ApplicationSet"
+    }
+    assert sorted(appsets) == sorted(ENVIRONMENTS)
+    for env, spec in appsets.items():
+        assert spec["goTemplate"] is True and spec["goTemplateOptions"] == ["missingkey=error"]
+        assert spec["generators"][0]["git"]["directories"] == [{"path": f"envs/{env}/*"}]
+        policy = spec["template"]["spec"]["syncPolicy"]
+        if env in AUTOMATED_ENVS:
+            assert policy["automated"] == {"prune": True, "selfHeal": True}
+        else:
+            assert "automated" not in policy
+        assert {"RespectIgnoreDifferences=true", "ApplyOutOfSyncOnly=true"} <= set(policy["syncOptions"])
+        annotations = spec["template"]["metadata"]["annotations"]
+        assert "/reports" in annotations["link.argocd.argoproj.io/judge-report"]
+        assert any(key.startswith("notifications.argoproj.io/subscribe.on-") for key in annotations)
+
+    project = next(doc for doc in documents if doc["kind"] == "AppProject")
+    policies = "\n".join(project["spec"]["roles"][0]["policies"])
+    for action in ROLLOUT_ACTIONS:
+        assert f"applications, action/argoproj.io/Rollout/{action}," in policies
+    assert {"agents-" + env for env in ENVIRONMENTS} <= {
+        d["namespace"] for d in project["spec"]["destinations"]
+    }
+
+
+def test_generated_folders_all_explain_themselves(clone: Path) -> None:
+    folders = {path.parent for path in clone.rglob("*") if path.is_file() and ".git" not in path.parts}
+    folders = {
+        f
+        for f in folders
+        if layout.BASE_DIR not in f.relative_to(clone).parts[:1] or f == clone / layout.BASE_DIR
+    }
+    assert [str(f.relative_to(clone)) for f in sorted(folders) if not (f / "README.md").is_file()] == []
