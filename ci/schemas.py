@@ -96,8 +96,11 @@ def with_object_header(openapi: Schema) -> Schema:
 def crd_documents(crd_dir: Path) -> Iterator[Schema]:
     for path in sorted(crd_dir.rglob("*.y*ml")):
         for doc in yaml.safe_load_all(path.read_text()):
-            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                yield doc
+            # `kubectl get crd -o yaml` writes one List of them.
+            items = (doc.get("items") or []) if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]
+            for item in items:
+                if isinstance(item, dict) and item.get("kind") == "CustomResourceDefinition":
+                    yield item
 
 
 def write_crd_schemas(crd_dir: Path, out_dir: Path) -> list[Path]:

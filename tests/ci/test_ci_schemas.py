@@ -76,3 +76,13 @@ def test_schema_generation_is_idempotent() -> None:
     before = schema.stat().st_mtime_ns
     assert ensure_schemas() == first
     assert schema.stat().st_mtime_ns == before
+
+
+def test_crds_exported_from_a_cluster_as_one_list_are_read(tmp_path: Path) -> None:
+    """`kubectl get crd -o yaml > crds.yaml` writes a List; users point --crd-dir at that."""
+    crd = yaml.safe_load((MINIMAL_CRDS / "widget-crd.yaml").read_text())
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    (exported / "crds.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [crd]}))
+    written = write_crd_schemas(exported, tmp_path / "out")
+    assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == ["example.com/widget_v1.json"]
