@@ -14,13 +14,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from agent_rollouts.tools import REPO_ROOT, tools_dir
+from agent_rollouts.tools import REPO_ROOT, ToolMissing, tools_dir
 
 # The Kubernetes minor whose native schemas the rendered manifests must satisfy.
 KUBERNETES_VERSION = "1.33.0"
@@ -217,9 +217,13 @@ def ensure_schemas(crd_dir: Path | None = None) -> SchemaLocations:
     if not crd_dir.is_dir():
         raise FileNotFoundError(f"{crd_dir}: CRD folder not found (set --crd-dir or ${CRD_DIR_VARIABLE})")
     root = tools_dir() / "schemas"
+    try:
+        source = f"kubernetes-validate {version('kubernetes-validate')}"
+    except PackageNotFoundError as exc:
+        raise ToolMissing("kubernetes-validate is not installed; run `make bootstrap`") from exc
     kubernetes = generate_once(
         root / f"kubernetes-v{KUBERNETES_VERSION}",
-        f"kubernetes-validate {version('kubernetes-validate')} {hashlib.sha256(GENERATOR).hexdigest()}",
+        f"{source} {hashlib.sha256(GENERATOR).hexdigest()}",
         write_kubernetes_schemas,
     )
     # One folder per CRD source, so a user's --crd-dir never overwrites the default schemas.
