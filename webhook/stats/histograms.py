@@ -50,11 +50,16 @@ class Histogram:
         return sum((lo + hi) / 2 * n for lo, hi, n in self.buckets()) / self.total
 
     def variance(self) -> float:
-        """Per-observation variance: bucket midpoints plus a uniform spread within each bucket."""
+        """Per-observation variance: bucket midpoints plus a uniform spread within each bucket.
+
+        Uses the midpoint mean, not `_sum`, so the estimate is never below the within-bucket spread.
+        """
         if not self.total:
             return math.nan
-        second = sum(n * (((lo + hi) / 2) ** 2 + (hi - lo) ** 2 / 12) for lo, hi, n in self.buckets())
-        return max(second / self.total - self.mean() ** 2, 0.0)
+        buckets = self.buckets()
+        mid_mean = sum((lo + hi) / 2 * n for lo, hi, n in buckets) / self.total
+        second = sum(n * (((lo + hi) / 2) ** 2 + (hi - lo) ** 2 / 12) for lo, hi, n in buckets) / self.total
+        return max(second - mid_mean**2, 0.0)
 
 
 def from_series(
