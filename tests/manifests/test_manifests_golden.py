@@ -2,6 +2,7 @@
 
 from manifests_render import Doc, Rendered, build
 
+from agent_rollouts.catalog import AGENTS
 from agent_rollouts.tools import REPO_ROOT
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
@@ -30,8 +31,4 @@ def test_the_top_level_kustomization_is_the_whole_dev_stack(rendered: dict[str, 
     stack = build(REPO_ROOT)
     dev = [doc for name, item in rendered.items() if name.startswith("dev/") for doc in item.docs]
     assert sorted(map(identity, stack.docs)) == sorted(map(identity, dev))
-    assert {doc["metadata"]["name"] for doc in stack.all("Rollout")} == {
-        "data-standardization-agent",
-        "code-analysis-agent",
-        "knowledge-qna-agent",
-    }
+    assert {doc["metadata"]["name"] for doc in stack.all("Rollout")} == {f"{agent}-agent" for agent in AGENTS}

@@ -59,6 +59,27 @@ def test_a_patch_on_one_container_merges_into_it(tmp_path: Path) -> None:
     assert container["resources"]["requests"] == {"cpu": "100m", "memory": "256Mi"}
 
 
+def test_a_patch_adding_a_service_port_keeps_the_agents_port(tmp_path: Path) -> None:
+    """kustomize takes one OpenAPI document instead of its built-in one: ours keeps Service ports merging."""
+    patch = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "code-analysis-agent"},
+        "spec": {"ports": [{"name": "grpc", "port": 9090, "targetPort": 9090}]},
+    }
+    user = overlay(
+        tmp_path / "user",
+        REPO_ROOT / "rollouts/agents/code-analysis",
+        patches=[{"patch": yaml.safe_dump(patch)}],
+    )
+    (service,) = [
+        doc
+        for doc in build(user).docs
+        if doc["kind"] == "Service" and doc["metadata"]["name"] == "code-analysis-agent"
+    ]
+    assert {port["name"]: port["port"] for port in service["spec"]["ports"]} == {"http": 8080, "grpc": 9090}
+
+
 def test_without_our_openapi_schema_the_same_patch_would_replace_the_container(tmp_path: Path) -> None:
     """The control: the merge above is our schema's doing, not kustomize's default."""
     for folder in ("rollouts", "analysis"):

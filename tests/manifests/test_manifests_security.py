@@ -5,6 +5,8 @@ from collections.abc import Iterator
 
 from manifests_render import Doc, Rendered
 
+from agent_rollouts.catalog import AGENTS
+
 WORKLOADS = ("Rollout", "Deployment")
 SECRET_LOOKING = re.compile(r"KEY|SECRET|TOKEN|PASSWORD", re.IGNORECASE)
 
@@ -63,7 +65,7 @@ def test_secrets_come_only_from_secret_refs_or_mounted_files(rendered: dict[str,
 
 
 def test_the_llm_key_is_each_agents_own_secret(rendered: dict[str, Rendered]) -> None:
-    for agent in ("code-analysis", "knowledge-qna", "data-standardization"):
+    for agent in AGENTS:
         (container,) = rendered[f"dev/{agent}"].one("Rollout")["spec"]["template"]["spec"]["containers"]
         env = {item["name"]: item for item in container["env"]}
         assert env["AGENT_LLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {
