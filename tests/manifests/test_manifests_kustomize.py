@@ -130,3 +130,22 @@ def test_a_further_name_prefix_is_followed_by_every_reference(tmp_path: Path) ->
     assert {r["destination"]["host"] for http in virtual_service["spec"]["http"] for r in http["route"]} == {
         host
     }
+
+
+def test_kustomizations_reference_only_rollouts_and_analysis() -> None:
+    """The environments repo vendors rollouts/ and analysis/ verbatim: nothing else may be referenced."""
+    vendored = [REPO_ROOT / "rollouts", REPO_ROOT / "analysis"]
+    kustomizations = sorted(path for folder in vendored for path in folder.rglob("kustomization.yaml"))
+    assert len(kustomizations) > 20
+    for path in kustomizations:
+        kustomization = yaml.safe_load(path.read_text())
+        referenced = [*kustomization.get("resources", []), *kustomization.get("components", [])]
+        referenced += [patch["path"] for patch in kustomization.get("patches", []) if "path" in patch]
+        referenced += kustomization.get("configurations", [])
+        referenced += [kustomization["openapi"]["path"]] if "openapi" in kustomization else []
+        for reference in referenced:
+            target = (path.parent / reference).resolve()
+            assert target.exists(), f"{path}: {reference} does not exist"
+            assert any(target.is_relative_to(folder) for folder in vendored), (
+                f"{path}: {reference} is outside rollouts/ and analysis/"
+            )
