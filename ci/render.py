@@ -1,6 +1,7 @@
 """Render the repo's kustomize overlays: what users deploy is what `kubectl kustomize` prints."""
 
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -10,10 +11,16 @@ from agent_rollouts.tools import REPO_ROOT, find_tool
 
 # Rendered outside any environment (`render -o DIR` writes them to DIR/examples/).
 EXAMPLES = "examples"
+# kubectl wraps kustomize's message in a log line: `E1124 ... run.go:72] "command failed" err="..."`.
+KLOG_ERROR = re.compile(r'"command failed" err="(?P<err>.*)"\s*$', re.DOTALL)
 
 
 class RenderError(RuntimeError):
     """kustomize could not build a directory; the message names it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
 def kustomize_build(path: Path) -> str:
@@ -26,7 +33,10 @@ def kustomize_build(path: Path) -> str:
     )
     if result.returncode != 0:
         message = result.stderr.strip() or f"kubectl kustomize exited {result.returncode}"
-        raise RenderError(f"{path}: {message}")
+        logged = KLOG_ERROR.search(message)
+        if logged:
+            message = logged["err"].replace('\\"', '"')
+        raise RenderError(path, message)
     return result.stdout
 
 

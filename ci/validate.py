@@ -44,7 +44,9 @@ def display(path: Path) -> str:
 
 
 def build(path: Path) -> str | RenderError:
-    """A kustomization directory is rendered; a YAML file is taken as already rendered output."""
+    """A kustomization directory is rendered; any other YAML file is taken as already rendered output."""
+    if path.name in ("kustomization.yaml", "kustomization.yml"):
+        path = path.parent
     if path.is_file():
         return path.read_text()
     try:
@@ -72,7 +74,7 @@ def validate(
         rendered: list[Rendered] = []
         for index, (location, output) in enumerate(zip(report.locations, outputs, strict=True)):
             if isinstance(output, RenderError):
-                report.problems.append(Problem(location, "-", "kustomization.yaml", str(output), RENDER))
+                report.problems.append(Problem(location, "-", "kustomization.yaml", output.reason, RENDER))
                 continue
             try:
                 docs = [doc for doc in yaml.safe_load_all(output) if isinstance(doc, dict)]

@@ -50,7 +50,10 @@ def test_good_fixture_passes_every_check(tmp_path: Path) -> None:
 
 # (fixture, the exact "overlay: Kind/name: field: message" start a failure must print)
 BROKEN_CASES = [
-    ("kustomize-error", "kustomize-error: -: kustomization.yaml: "),
+    (
+        "kustomize-error",
+        "kustomize-error: -: kustomization.yaml: accumulating resources: accumulation err='accumulating resources from 'missing-service.yaml'",
+    ),
     (
         "rollout-typo",
         "rollout-typo: Rollout/demo-agent: spec.strategy.canary.steps[3]: additional properties 'setWeigth' not allowed [kubeconform]",
