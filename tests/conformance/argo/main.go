@@ -115,7 +115,7 @@ func conform(manifests, canaryHash, stableHash string, overrides, secretFiles ke
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOverrides(overrides, runs); err != nil {
+	if err := checkOverrides(overrides, templates); err != nil {
 		return nil, err
 	}
 	factory := metricproviders.ProviderFactory{KubeClient: kubefake.NewSimpleClientset()}
@@ -149,13 +149,17 @@ func load(path string) (*v1alpha1.Rollout, map[string]*v1alpha1.AnalysisTemplate
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: document %d: %w", path, index, err)
 		}
-		var meta metav1.TypeMeta
+		var meta struct {
+			metav1.TypeMeta
+			Metadata metav1.ObjectMeta `json:"metadata"`
+		}
 		if err := yaml.Unmarshal(doc, &meta); err != nil {
 			return nil, nil, fmt.Errorf("%s: document %d: %w", path, index, err)
 		}
 		if meta.APIVersion != v1alpha1.SchemeGroupVersion.String() {
 			continue
 		}
+		where := fmt.Sprintf("%s: %s %s (document %d)", path, meta.Kind, meta.Metadata.Name, index)
 		switch meta.Kind {
 		case "Rollout":
 			if rollout != nil {
@@ -163,12 +167,12 @@ func load(path string) (*v1alpha1.Rollout, map[string]*v1alpha1.AnalysisTemplate
 			}
 			rollout = &v1alpha1.Rollout{}
 			if err := yaml.UnmarshalStrict(doc, rollout); err != nil {
-				return nil, nil, fmt.Errorf("%s: Rollout (document %d): %w", path, index, err)
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
 		case "AnalysisTemplate":
 			template := &v1alpha1.AnalysisTemplate{}
 			if err := yaml.UnmarshalStrict(doc, template); err != nil {
-				return nil, nil, fmt.Errorf("%s: AnalysisTemplate (document %d): %w", path, index, err)
+				return nil, nil, fmt.Errorf("%s: %w", where, err)
 			}
 			templates[template.Name] = template
 		}
@@ -273,20 +277,17 @@ func replicaSet(hash string) *appsv1.ReplicaSet {
 	}}
 }
 
-// checkOverrides rejects --arg names no run declares, so a typo cannot go unnoticed.
-func checkOverrides(overrides keyValues, runs []*pendingRun) error {
+// checkOverrides rejects --arg names no AnalysisTemplate declares, so a typo cannot go unnoticed.
+func checkOverrides(overrides keyValues, templates map[string]*v1alpha1.AnalysisTemplate) error {
 	for name := range overrides {
 		declared := false
-		for _, pending := range runs {
-			if pending.run == nil {
-				continue
-			}
-			for _, arg := range pending.run.Spec.Args {
+		for _, template := range templates {
+			for _, arg := range template.Spec.Args {
 				declared = declared || arg.Name == name
 			}
 		}
 		if !declared {
-			return fmt.Errorf("--arg %s: no AnalysisRun has an arg of that name", name)
+			return fmt.Errorf("--arg %s: no AnalysisTemplate declares an arg of that name", name)
 		}
 	}
 	return nil
