@@ -70,11 +70,12 @@ def test_concurrent_releases_of_one_agent_end_on_one_of_them(remote: Path) -> No
 
     # Each release is a commit in the history or a clear skip. The duplicate skips when its twin is the
     # tip it re-applies on, and commits again when another image landed in between (last writer wins).
+    # Twins committing on the same tip in the same second make the same commit: both report it.
     commits = git_out(remote, "rev-list", f"{start}..main").split()
     committed = [result for result in results if result.commit]
-    assert sorted(result.commit or "" for result in committed) == sorted(commits)
+    assert {result.commit for result in committed} == set(commits)
     assert all("already runs" in result.summary for result in results if not result.commit)
-    assert len(committed) in (len(distinct), len(distinct) + 1)
+    assert len(commits) in (len(distinct), len(distinct) + 1)
     landed = trailers(remote, "Image")[: len(commits)]
     assert set(landed) == set(distinct)
     final = pinned_image(
