@@ -42,6 +42,7 @@ def owner(path: str) -> str | None:
             or parts[:3] == ("rollouts", "agents", agent)
             or (len(parts) > 3 and parts[:2] == ("rollouts", "envs") and parts[3] == agent)
             or (parts[:2] == ("tests", "agents") and module(agent) in parts[-1])
+            or (parts[:2] == ("tests", "golden") and parts[-1] == f"{agent}.yaml")
         )
         if mine:
             return agent

@@ -2,7 +2,6 @@
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from agent_rollouts.catalog import namespace
 from ci.checks import Doc, Problem, Rendered, object_name
@@ -11,10 +10,6 @@ CHECK = "references"
 CANARY_WEIGHTS = [10, 25, 50, 100]
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 POD_TEMPLATE_KINDS = {"Rollout", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
-
-
-def names(docs: list[Doc], kind: str) -> set[str]:
-    return {doc.get("metadata", {}).get("name", "") for doc in docs if doc.get("kind") == kind}
 
 
 def analyses(rollout: Doc) -> Iterator[tuple[str, Doc]]:
@@ -53,43 +48,62 @@ def check_analyses(
                     )
 
 
+def named(docs: list[Doc], kind: str, name: str) -> Doc | None:
+    return next(
+        (d for d in docs if d.get("kind") == kind and d.get("metadata", {}).get("name") == name), None
+    )
+
+
 def check_targets(rollout: Doc, docs: list[Doc]) -> Iterator[tuple[str, str]]:
+    """Services, VirtualServices (and their routes), DestinationRules (and their subsets) must exist."""
     strategy = rollout.get("spec", {}).get("strategy") or {}
     canary, blue_green = strategy.get("canary") or {}, strategy.get("blueGreen") or {}
-    wanted: list[tuple[str, str, Any]] = [
-        ("spec.strategy.canary.canaryService", "Service", canary.get("canaryService")),
-        ("spec.strategy.canary.stableService", "Service", canary.get("stableService")),
-        ("spec.strategy.blueGreen.activeService", "Service", blue_green.get("activeService")),
-        ("spec.strategy.blueGreen.previewService", "Service", blue_green.get("previewService")),
-    ]
+    for field, name in [
+        ("spec.strategy.canary.canaryService", canary.get("canaryService")),
+        ("spec.strategy.canary.stableService", canary.get("stableService")),
+        ("spec.strategy.blueGreen.activeService", blue_green.get("activeService")),
+        ("spec.strategy.blueGreen.previewService", blue_green.get("previewService")),
+    ]:
+        if name and named(docs, "Service", name) is None:
+            yield field, f"Service {name!r} does not exist in this render"
+
+    istio_field = "spec.strategy.canary.trafficRouting.istio"
     istio = (canary.get("trafficRouting") or {}).get("istio") or {}
-    if istio.get("virtualService"):
-        wanted.append(
-            (
-                "spec.strategy.canary.trafficRouting.istio.virtualService.name",
-                "VirtualService",
-                istio["virtualService"].get("name"),
+    virtual_services = (
+        [(f"{istio_field}.virtualService", istio["virtualService"])] if istio.get("virtualService") else []
+    )
+    virtual_services += [
+        (f"{istio_field}.virtualServices[{i}]", v) for i, v in enumerate(istio.get("virtualServices") or [])
+    ]
+    for field, ref in virtual_services:
+        service = named(docs, "VirtualService", ref.get("name", ""))
+        if service is None:
+            yield f"{field}.name", f"VirtualService {ref.get('name')!r} does not exist in this render"
+            continue
+        http_routes = {route.get("name") for route in service.get("spec", {}).get("http") or []}
+        for index, route in enumerate(ref.get("routes") or []):
+            if route not in http_routes:
+                yield (
+                    f"{field}.routes[{index}]",
+                    f"VirtualService {ref['name']!r} has no http route named {route!r}",
+                )
+
+    rule_ref = istio.get("destinationRule")
+    if rule_ref:
+        rule = named(docs, "DestinationRule", rule_ref.get("name", ""))
+        if rule is None:
+            yield (
+                f"{istio_field}.destinationRule.name",
+                f"DestinationRule {rule_ref.get('name')!r} does not exist in this render",
             )
-        )
-    for index, service in enumerate(istio.get("virtualServices") or []):
-        wanted.append(
-            (
-                f"spec.strategy.canary.trafficRouting.istio.virtualServices[{index}].name",
-                "VirtualService",
-                service.get("name"),
-            )
-        )
-    if istio.get("destinationRule"):
-        wanted.append(
-            (
-                "spec.strategy.canary.trafficRouting.istio.destinationRule.name",
-                "DestinationRule",
-                istio["destinationRule"].get("name"),
-            )
-        )
-    for field, kind, name in wanted:
-        if name and name not in names(docs, kind):
-            yield field, f"{kind} {name!r} does not exist in this render"
+            return
+        subsets = {subset.get("name") for subset in rule.get("spec", {}).get("subsets") or []}
+        for key in ("canarySubsetName", "stableSubsetName"):
+            if rule_ref.get(key) not in subsets:
+                yield (
+                    f"{istio_field}.destinationRule.{key}",
+                    f"DestinationRule {rule_ref['name']!r} has no subset {rule_ref.get(key)!r}",
+                )
 
 
 def check_steps(rollout: Doc) -> Iterator[tuple[str, str]]:

@@ -133,3 +133,13 @@ def main_with_rule_tests(rule_tests: Path, *argv: str) -> tuple[int, str, str]:
         Environment(stdout=out, stderr=err),
     )
     return code, out.getvalue(), err.getvalue()
+
+
+def test_istio_route_and_subset_names_must_exist() -> None:
+    code, out, _ = validate("--no-policy", f"{BROKEN}/istio-mismatch")
+    assert code == ExitStatus.ERROR
+    prefix = f"{BROKEN}/istio-mismatch: Rollout/demo-agent: spec.strategy.canary.trafficRouting.istio"
+    assert out.splitlines() == [
+        f"{prefix}.virtualService.routes[0]: VirtualService 'demo-agent' has no http route named 'main' [references]",
+        f"{prefix}.destinationRule.canarySubsetName: DestinationRule 'demo-agent' has no subset 'preview' [references]",
+    ]
