@@ -58,7 +58,11 @@ def test_docs_only_affect_no_agent(repo: Path) -> None:
 
 def test_an_agents_own_files_affect_only_that_agent(repo: Path) -> None:
     result = change(
-        repo, "agents/code_analysis.py", "rollouts/agents/knowledge-qna/canary-rollout-agent.yaml"
+        repo,
+        "agents/code_analysis.py",
+        "rollouts/agents/knowledge-qna/canary-rollout-agent.yaml",
+        "rollouts/envs/prod/knowledge-qna/kustomization.yaml",
+        "tests/golden/prod/knowledge-qna.yaml",
     )
     assert result["agents"] == ["code-analysis", "knowledge-qna"]
     assert result["all"] is False
