@@ -46,7 +46,8 @@ CANARIES = {
     "low-traffic": Arm("lowtraff01", 0.01, failure_rate=HEALTHY_FAILURE_RATE),
 }
 STABLE_ARM = Arm(STABLE, 6.0, pods=3, failure_rate=HEALTHY_FAILURE_RATE)
-DURATION = 1800  # seconds of traffic, ending when the test starts
+DURATION = 1800  # seconds of traffic
+FUTURE = 600  # of which this many lie after the test's start
 TOKEN = "conformance-token-0123456789"
 # The AnalysisTemplates the stack ships, as analysis/kustomization.yaml lists them.
 SHIPPED = sorted(
@@ -89,8 +90,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, rendered: list[dict[str, Any
     require_tool("prometheus")
     workdir = tmp_path_factory.mktemp("conformance")
     # Argo's providers ask about "now" (the judge's window ends now, PromQL is an instant
-    # query), so the backfilled traffic ends just before the test runs.
-    end = math.floor(time.time() / 15) * 15 - 15
+    # query), so the backfilled traffic runs on past the test's start: samples after "now"
+    # are invisible until then, and a slow machine still finds a full 5m window.
+    end = math.floor(time.time() / 15) * 15 + FUTURE
     arms = [*CANARIES.values(), STABLE_ARM]
     text = render(
         [openmetrics(AGENT, arms, start=end - DURATION, duration=DURATION, namespace=namespace(ENV))]
