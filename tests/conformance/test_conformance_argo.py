@@ -24,7 +24,7 @@ from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, namespace
 from agent_rollouts.procs import LOOPBACK, free_port, spawn
 from agent_rollouts.prometheus import backfill, run_prometheus
 from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool
-from ci.render import kustomize_build, overlays
+from ci.render import EXAMPLES, kustomize_build, overlays
 from webhook.scenarios import Arm, beta, lognormal, mixture, openmetrics, render
 
 AGENT = "code-analysis"
@@ -176,7 +176,7 @@ def phases(result: dict[str, Any]) -> Phases:
     for run in result["runs"]:
         assert not run.get("error"), run
         for metric in run["metrics"]:
-            name = metric["template"].removeprefix(f"{AGENT}-")
+            name = shipped_name(metric["template"])
             assert name not in out, f"{name} measured twice"
             out[name] = metric["phase"]
     return out
@@ -184,7 +184,7 @@ def phases(result: dict[str, Any]) -> Phases:
 
 def messages(result: dict[str, Any]) -> dict[str, str]:
     return {
-        metric["template"].removeprefix(f"{AGENT}-"): metric["message"]
+        shipped_name(metric["template"]): metric["message"]
         for run in result["runs"]
         for metric in run["metrics"]
     }
@@ -352,27 +352,46 @@ def test_unknown_field_fails_strict_decoding(stack: Stack, rendered: list[dict[s
     assert 'unknown field "succesCondition"' in done.stderr
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_overlay_builds_its_analysis_runs(env: str, tmp_path: Path) -> None:
-    """Every agent in every environment: Argo resolves all args and names all shipped templates."""
-    require_tool("kubectl")
+def shipped_name(template_name: str) -> str:
+    """`code-analysis-agent-quality` -> `agent-quality` (the overlay's namePrefix removed)."""
+    matches = [name for name in SHIPPED if template_name.endswith(f"-{name}")]
+    assert len(matches) == 1, f"{template_name} is not one of the shipped templates {SHIPPED}"
+    return matches[0]
+
+
+def unreachable_phases(overlay: Path, workdir: Path) -> Phases:
+    """Run an overlay's analyses with nothing listening at the judge's or Prometheus' address."""
     dead = f"http://{LOOPBACK}:{free_port()}"
-    token_file = tmp_path / "token"
+    token_file = workdir / "token"
     token_file.write_text(TOKEN)
+    manifests = workdir / f"{overlay.parent.name}-{overlay.name}.yaml"
+    manifests.write_text(kustomize_build(overlay))
+    done = run_harness(manifests, "canary0001", judge_url=dead, prometheus_url=dead, token_file=token_file)
+    assert done.returncode == 0, f"{overlay}: {done.stderr}"
+    measured: Phases = {}
+    for run in json.loads(done.stdout)["runs"]:
+        assert not run.get("error"), f"{overlay}: {run}"
+        for metric in run["metrics"]:
+            measured[shipped_name(metric["template"])] = metric["phase"]
+    return measured
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_agent_overlay_builds_its_analysis_runs(env: str, tmp_path: Path) -> None:
+    """Every agent in every environment: Argo resolves all args and runs every shipped template."""
+    require_tool("kubectl")
     agent_overlays = [overlay for overlay in overlays(env=env) if overlay.name in AGENTS]
     assert sorted(overlay.name for overlay in agent_overlays) == sorted(AGENTS)
     for overlay in agent_overlays:
-        manifests = tmp_path / f"{overlay.name}.yaml"
-        manifests.write_text(kustomize_build(overlay))
-        done = run_harness(
-            manifests, "canary0001", judge_url=dead, prometheus_url=dead, token_file=token_file
-        )
-        assert done.returncode == 0, f"{overlay}: {done.stderr}"
-        result = json.loads(done.stdout)
-        measured = {}
-        for run in result["runs"]:
-            assert not run.get("error"), f"{overlay}: {run}"
-            for metric in run["metrics"]:
-                measured[metric["template"].removeprefix(f"{overlay.name}-")] = metric["phase"]
-        # Nothing answers at `dead`, so every measurement is an Error: no pass without data.
-        assert measured == dict.fromkeys(SHIPPED, "Error"), overlay
+        # Nothing answers, so every measurement is an Error: no pass without data.
+        assert unreachable_phases(overlay, tmp_path) == dict.fromkeys(SHIPPED, "Error"), overlay
+
+
+def test_example_overlays_build_their_analysis_runs(tmp_path: Path) -> None:
+    """The examples (replica-weighted canary, blue-green pre/post-promotion) resolve too."""
+    require_tool("kubectl")
+    examples = [overlay for overlay in overlays() if overlay.parent.name == EXAMPLES]
+    assert examples
+    for overlay in examples:
+        measured = unreachable_phases(overlay, tmp_path)
+        assert measured and set(measured.values()) == {"Error"}, overlay

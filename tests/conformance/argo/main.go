@@ -180,8 +180,8 @@ func load(path string) (*v1alpha1.Rollout, map[string]*v1alpha1.AnalysisTemplate
 	if rollout == nil {
 		return nil, nil, fmt.Errorf("%s: no argoproj.io/v1alpha1 Rollout", path)
 	}
-	if rollout.Spec.Strategy.Canary == nil {
-		return nil, nil, fmt.Errorf("%s: Rollout %s has no canary strategy", path, rollout.Name)
+	if rollout.Spec.Strategy.Canary == nil && rollout.Spec.Strategy.BlueGreen == nil {
+		return nil, nil, fmt.Errorf("%s: Rollout %s has neither a canary nor a blueGreen strategy", path, rollout.Name)
 	}
 	return rollout, templates, nil
 }
@@ -209,12 +209,12 @@ type pendingRun struct {
 	err       error
 }
 
-// analysisRuns builds the AnalysisRuns of the Rollout's background analysis and analysis steps,
-// the way the rollout controller does; identical runs (same spec) are measured once.
+// analysisRuns builds the AnalysisRuns of the Rollout's analyses (canary: background and steps;
+// blue-green: pre- and post-promotion) the way the rollout controller does, with the canary
+// (or preview) as the new ReplicaSet; identical runs (same spec) are measured once.
 func analysisRuns(rollout *v1alpha1.Rollout, templates map[string]*v1alpha1.AnalysisTemplate, canaryHash, stableHash string) ([]*pendingRun, error) {
 	canaryRS := replicaSet(canaryHash)
 	stableRS := replicaSet(stableHash)
-	canary := rollout.Spec.Strategy.Canary
 	var runs []*pendingRun
 	add := func(source string, analysis *v1alpha1.RolloutAnalysis) error {
 		pending := &pendingRun{sources: []string{source}}
@@ -245,16 +245,29 @@ func analysisRuns(rollout *v1alpha1.Rollout, templates map[string]*v1alpha1.Anal
 		runs = append(runs, pending)
 		return nil
 	}
-	if canary.Analysis != nil {
-		if err := add("background", &canary.Analysis.RolloutAnalysis); err != nil {
-			return nil, err
+	type sourced struct {
+		source   string
+		analysis *v1alpha1.RolloutAnalysis
+	}
+	var analyses []sourced
+	if canary := rollout.Spec.Strategy.Canary; canary != nil {
+		if canary.Analysis != nil {
+			analyses = append(analyses, sourced{"background", &canary.Analysis.RolloutAnalysis})
+		}
+		for index, step := range canary.Steps {
+			analyses = append(analyses, sourced{fmt.Sprintf("step %d", index), step.Analysis})
 		}
 	}
-	for index, step := range canary.Steps {
-		if step.Analysis != nil {
-			if err := add(fmt.Sprintf("step %d", index), step.Analysis); err != nil {
-				return nil, err
-			}
+	if blueGreen := rollout.Spec.Strategy.BlueGreen; blueGreen != nil {
+		analyses = append(analyses, sourced{"prePromotion", blueGreen.PrePromotionAnalysis},
+			sourced{"postPromotion", blueGreen.PostPromotionAnalysis})
+	}
+	for _, each := range analyses {
+		if each.analysis == nil {
+			continue
+		}
+		if err := add(each.source, each.analysis); err != nil {
+			return nil, err
 		}
 	}
 	if len(runs) == 0 {
