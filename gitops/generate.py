@@ -27,6 +27,10 @@ ENV_LABEL = "agent-rollouts.io/environment"
 ROLLOUT_ACTIONS = ("resume", "promote-full", "abort", "retry")
 APP_TRIGGERS = ("on-deployed", "on-health-degraded", "on-sync-failed")
 ROLLOUT_TRIGGERS = ("on-rollout-paused", "on-rollout-aborted", "on-analysis-run-failed")
+ARGOCD_FILES = (
+    PurePosixPath(layout.ARGOCD_DIR) / "project.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "applicationsets.yaml",
+)
 GRAFANA_DASHBOARD_PATH = "/d/agent-rollouts/agent-rollouts"
 # Kinds without a namespace that the AppProject must allow explicitly (group, kind).
 CLUSTER_SCOPED = {
@@ -233,7 +237,7 @@ def _write_argocd(checkout: Path, settings: Settings) -> None:
     common = _common(settings)
     folder = checkout / layout.ARGOCD_DIR
     write_file(
-        folder / "project.yaml",
+        checkout / ARGOCD_FILES[0],
         render_template(
             "project.yaml.j2",
             **common,
@@ -256,5 +260,5 @@ def _write_argocd(checkout: Path, settings: Settings) -> None:
         )
         for env in ENVIRONMENTS
     ]
-    write_file(folder / "applicationsets.yaml", "---\n".join(appsets))
+    write_file(checkout / ARGOCD_FILES[1], "---\n".join(appsets))
     write_file(folder / "README.md", render_template("argocd-README.md.j2", **common))

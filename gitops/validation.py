@@ -32,11 +32,12 @@ class Validator:
     def __init__(self) -> None:
         self._valid: set[str] = set()
 
-    def check(self, checkout: Path, folders: list[str]) -> None:
-        """Render each folder (relative to the checkout) and validate them all; raise on any problem."""
+    def check(self, checkout: Path, targets: list[str]) -> None:
+        """Validate folders (rendered first) and YAML files, relative to the checkout; raise on any problem."""
         pending: dict[str, str] = {}
-        for folder in folders:
-            rendered = render(checkout / folder, folder)
+        for folder in targets:
+            path = checkout / folder
+            rendered = path.read_text() if path.is_file() else render(path, folder)
             digest = hashlib.sha256(rendered.encode()).hexdigest()
             if digest not in self._valid:
                 pending[folder] = rendered

@@ -18,7 +18,7 @@ from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository
 from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, rewrite_yaml
-from gitops.generate import Platform, Settings, generate
+from gitops.generate import ARGOCD_FILES, Platform, Settings, generate
 from gitops.git import Checkout, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
 from gitops.validation import Validator
@@ -36,7 +36,7 @@ class Change:
 
     subject: str
     trailers: dict[str, str]
-    folders: list[str]  # env folders to render and validate before committing
+    targets: list[str]  # env folders (rendered) and YAML files to validate before committing
     summary: str  # one line saying what landed
     unchanged: str  # one line saying why nothing had to change
 
@@ -91,8 +91,13 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
             change = edit(checkout.path)
             if not checkout.stage():
                 return Result(None, change.unchanged, attempts=attempt)
-            progress(f"validating {', '.join(change.folders)}")
-            validator.check(checkout.path, change.folders)
+            names = (
+                ", ".join(change.targets)
+                if len(change.targets) <= 3
+                else f"{len(change.targets)} folders and files"
+            )
+            progress(f"validating {names}")
+            validator.check(checkout.path, change.targets)
             if options.dry_run:
                 diff = checkout.staged_diff("--stat") if bootstrap else checkout.staged_diff()
                 return Result(None, f"dry run, nothing pushed: {change.subject}", diff=diff, attempts=attempt)
@@ -166,7 +171,7 @@ def _pin(
             "Previous-Image": str(previous) if previous else "none",
             **trailers,
         },
-        folders=[str(layout.env_folder(env, agent))],
+        targets=[str(layout.env_folder(env, agent))],
         summary=f"{env}/{agent} now runs {image}",
         unchanged=f"{env}/{agent} already runs {image}; nothing to commit",
     )
@@ -226,7 +231,7 @@ def bootstrap(
         return Change(
             subject=f"bootstrap: platform {platform.version} ({platform.commit[:12]})",
             trailers={"Platform-Version": platform.version, "Platform-Commit": platform.commit},
-            folders=[str(folder) for folder in layout.all_env_folders()],
+            targets=[*map(str, layout.all_env_folders()), *map(str, ARGOCD_FILES)],
             summary=f"environments repo at platform {platform.version}",
             unchanged=f"environments repo already at platform {platform.version}; nothing to commit",
         )
