@@ -136,6 +136,7 @@ def _common(settings: Settings) -> dict[str, Any]:
         "app_triggers": APP_TRIGGERS,
         "auto_envs": [env for env in ENVIRONMENTS if env in AUTOMATED_ENVS],
         "manual_envs": [env for env in ENVIRONMENTS if env not in AUTOMATED_ENVS],
+        "example_agent": AGENTS[0],
         "example_image": image_repository(AGENTS[0]),
     }
 

@@ -54,7 +54,10 @@ def _validate_rendered(rendered: dict[str, str]) -> None:
         files = {Path(tmp) / (folder.replace("/", "__") + ".yaml"): folder for folder in rendered}
         for path, folder in files.items():
             path.write_text(rendered[folder])
-        report = validate(list(files), policy=False)
+        try:
+            report = validate(list(files), policy=False)
+        except ToolMissing as exc:
+            raise GitopsError(str(exc)) from exc
     if not report.ok:
         problem = str(report.problems[0])
         for path, folder in files.items():  # name the envs repo folder, not the temporary file

@@ -229,6 +229,17 @@ def test_promote_refuses_a_source_without_a_digest(remote: Path) -> None:
     assert head(remote) == before
 
 
+@pytest.mark.parametrize(("source", "target"), [("dev", "prod"), ("staging", "dev"), ("prod", "prod")])
+def test_promote_goes_only_to_the_next_environment(remote: Path, source: str, target: str) -> None:
+    before = head(remote)
+    code, _, err = run(
+        "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target
+    )
+    assert code == ExitStatus.ERROR
+    assert f"--to: {target} does not follow {source}" in error_line(err)
+    assert head(remote) == before
+
+
 def test_an_unreachable_remote_is_unavailable(tmp_path: Path) -> None:
     for missing in (str(tmp_path / "nowhere.git"), f"file://{tmp_path}/nowhere.git"):
         code, _, err = run(
