@@ -10,9 +10,11 @@
 //   - the stable and canary ReplicaSets (only their rollouts-pod-template-hash label is read);
 //   - Secrets named by secretKeyRef args (--secret NAME/KEY=FILE; the controller's own lookup
 //     needs a Kubernetes API, so the harness reads the value from FILE instead);
-//   - in-cluster addresses (--arg NAME=VALUE replaces an arg's value after Argo resolved it);
-//   - a kube client for the provider factory: client-go's fake clientset (web and prometheus
-//     never use it).
+//   - in-cluster addresses (--arg NAME=VALUE replaces an arg's value after Argo resolved it).
+//
+// Providers are built with the exported constructors that metricproviders.ProviderFactory calls
+// for these two types; importing the factory itself would compile every other provider (AWS,
+// Datadog, New Relic, plugins...) and double the first build.
 //
 // initialDelay, interval and count are not waited for: each metric is measured once.
 package main
@@ -32,10 +34,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	kubefake "k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 
-	"github.com/argoproj/argo-rollouts/metricproviders"
+	"github.com/argoproj/argo-rollouts/metric"
+	"github.com/argoproj/argo-rollouts/metricproviders/prometheus"
+	"github.com/argoproj/argo-rollouts/metricproviders/webmetric"
 	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
 	analysisutil "github.com/argoproj/argo-rollouts/utils/analysis"
 )
@@ -118,10 +121,9 @@ func conform(manifests, canaryHash, stableHash string, overrides, secretFiles ke
 	if err := checkOverrides(overrides, templates); err != nil {
 		return nil, err
 	}
-	factory := metricproviders.ProviderFactory{KubeClient: kubefake.NewSimpleClientset()}
 	result := &Result{Rollout: rollout.Name}
 	for _, pending := range runs {
-		result.Runs = append(result.Runs, measure(factory, pending, templates, overrides, secrets))
+		result.Runs = append(result.Runs, measure(pending, templates, overrides, secrets))
 	}
 	return result, nil
 }
@@ -308,7 +310,7 @@ func checkOverrides(overrides keyValues, templates map[string]*v1alpha1.Analysis
 
 // measure takes one measurement of each metric of a run, with the controller's order of steps:
 // validate the metrics with args resolved, resolve secrets, resolve args, create the provider, Run.
-func measure(factory metricproviders.ProviderFactory, pending *pendingRun, templates map[string]*v1alpha1.AnalysisTemplate, overrides keyValues, secrets map[string]string) Run {
+func measure(pending *pendingRun, templates map[string]*v1alpha1.AnalysisTemplate, overrides keyValues, secrets map[string]string) Run {
 	out := Run{Sources: pending.sources, Templates: pending.templates, Metrics: []MetricResult{}}
 	if pending.err != nil {
 		out.Error = pending.err.Error()
@@ -338,9 +340,9 @@ func measure(factory metricproviders.ProviderFactory, pending *pendingRun, templ
 		result := MetricResult{
 			Template: templateOf(metric.Name, pending.templates, templates),
 			Metric:   metric.Name,
-			Provider: metricproviders.Type(metric),
+			Provider: providerType(metric),
 		}
-		provider, err := factory.NewProvider(*logger.WithField("metric", metric.Name), run.Namespace, metric)
+		provider, err := newProvider(*logger.WithField("metric", metric.Name), metric)
 		if err != nil {
 			// The controller records a provider error as an Error measurement too.
 			result.Phase = string(v1alpha1.AnalysisPhaseError)
@@ -354,6 +356,39 @@ func measure(factory metricproviders.ProviderFactory, pending *pendingRun, templ
 		out.Metrics = append(out.Metrics, result)
 	}
 	return out
+}
+
+func providerType(m v1alpha1.Metric) string {
+	switch {
+	case m.Provider.Web != nil:
+		return webmetric.ProviderType
+	case m.Provider.Prometheus != nil:
+		return prometheus.ProviderType
+	}
+	return "unsupported"
+}
+
+// newProvider is metricproviders.ProviderFactory.NewProvider's code for the web and prometheus types.
+func newProvider(logger log.Entry, m v1alpha1.Metric) (metric.Provider, error) {
+	switch providerType(m) {
+	case webmetric.ProviderType:
+		client, err := webmetric.NewWebMetricHttpClient(m)
+		if err != nil {
+			return nil, err
+		}
+		parser, err := webmetric.NewWebMetricJsonParser(m)
+		if err != nil {
+			return nil, err
+		}
+		return webmetric.NewWebMetricProvider(logger, client, parser), nil
+	case prometheus.ProviderType:
+		api, err := prometheus.NewPrometheusAPI(m)
+		if err != nil {
+			return nil, err
+		}
+		return prometheus.NewPrometheusProvider(api, logger, m)
+	}
+	return nil, fmt.Errorf("metric %s: only the web and prometheus providers are supported by this harness", m.Name)
 }
 
 // resolveArgs substitutes secretKeyRef args (the controller reads the Secret from the cluster)
