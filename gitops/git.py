@@ -5,6 +5,7 @@ is atomic: a writer killed at any point leaves the remote at the old or the new 
 """
 
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,11 +130,17 @@ class Checkout:
         if "[remote rejected]" in output and "cannot lock ref" in output:
             return False  # another push updated the branch between our fast-forward check and our ref update
         if "[remote rejected]" in output:
-            reasons = [
-                line for line in output.splitlines() if line.startswith("remote:") and line[7:].strip()
+            # Porcelain gives `!<TAB>HEAD:refs/heads/main<TAB>[remote rejected] (why)`; a hook adds `remote:` lines.
+            why = re.search(r"\[remote rejected\] \((.*)\)", output)
+            said = [
+                line[7:].strip()
+                for line in output.splitlines()
+                if line.startswith("remote:") and line[7:].strip()
             ]
-            why = reasons[0][7:].strip() if reasons else last_line(output)
-            raise GitopsError(f"{self.remote} rejected the push: {why}")
+            detail = ": ".join(
+                part for part in (why.group(1) if why else "", said[0] if said else "") if part
+            )
+            raise GitopsError(f"{self.remote} rejected the push: {detail or last_line(output)}")
         raise RemoteUnavailable(f"cannot push to {self.remote}: {last_line(result.stderr)}")
 
     def identity(self) -> str:

@@ -77,6 +77,15 @@ def test_bootstrap_into_an_empty_non_bare_repo_updates_its_working_tree(
     assert (target / "envs" / "prod" / "code-analysis" / "kustomization.yaml").is_file()
     assert git_out(target, "status", "--porcelain") == ""
 
+    argv = ("release", "--repo", str(target), "--env", "dev", "--agent", "code-analysis", "--image")
+    assert run(*argv, f"{REPO}:v1")[0] == 0
+    assert "newTag: v1\n" in (target / "envs" / "dev" / "code-analysis" / "kustomization.yaml").read_text()
+    (target / "README.md").write_text("edited in place\n")  # someone's uncommitted work: never overwritten
+    code, _, err = run(*argv, f"{REPO}:v2")
+    assert code == ExitStatus.ERROR
+    assert "rejected the push: Working directory has unstaged changes" in error_line(err)
+    assert (target / "README.md").read_text() == "edited in place\n"
+
 
 def test_refresh_keeps_pins_and_hand_edited_variants(
     remote: Path, tmp_path: Path, platform: Platform
@@ -297,7 +306,10 @@ def test_a_push_refused_by_the_remote_pushes_nothing(remote: Path) -> None:
         "release", "--repo", str(remote), "--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v9"
     )
     assert code == ExitStatus.ERROR
-    assert "rejected the push: main is protected: open a pull request" in error_line(err)
+    assert (
+        "rejected the push: pre-receive hook declined: main is protected: open a pull request"
+        in error_line(err)
+    )
     assert head(remote) == before
 
 
