@@ -352,6 +352,26 @@ def test_unknown_field_fails_strict_decoding(stack: Stack, rendered: list[dict[s
     assert 'unknown field "succesCondition"' in done.stderr
 
 
+def test_harness_refuses_unknown_args_and_missing_secrets(stack: Stack, tmp_path: Path) -> None:
+    harness = require_tool("argo-conformance")
+    base = [
+        harness,
+        f"--manifests={stack.manifests}",
+        f"--arg=judge-url={stack.judge_url}",
+        f"--arg=prometheus-address={stack.prometheus_url}",
+    ]
+    typo = subprocess.run([*base, "--arg=judge-ur1=x"], capture_output=True, text=True, check=False)
+    assert typo.returncode == 1
+    assert "--arg judge-ur1: no AnalysisTemplate declares an arg of that name" in typo.stderr
+    # Without the Secret the judge's runs cannot start; Prometheus' runs need no secret.
+    done = subprocess.run(base, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    errors = [run["error"] for run in json.loads(done.stdout)["runs"] if run.get("error")]
+    assert errors == [
+        "args.judge-token: secret agent-rollouts-judge-token/token not given (--secret agent-rollouts-judge-token/token=FILE)"
+    ]
+
+
 def shipped_name(template_name: str) -> str:
     """`code-analysis-agent-quality` -> `agent-quality` (the overlay's namePrefix removed)."""
     matches = [name for name in SHIPPED if template_name.endswith(f"-{name}")]
