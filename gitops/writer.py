@@ -109,7 +109,8 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
             )
             progress(f"pushing {commit[:12]} to {remote}")
             if checkout.push():
-                return Result(commit, f"{change.summary} ({commit[:12]})", attempts=attempt)
+                retried = f", after {attempt} attempts" if attempt > 1 else ""
+                return Result(commit, f"{change.summary} ({commit[:12]}{retried})", attempts=attempt)
             if attempt == options.retry.attempts:
                 break
             delay = random.uniform(

@@ -9,13 +9,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 import yaml
 from gitops_support import digest, git_out, head, show, trailers
 
 from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository
 from ci.validate import validate
 from gitops import layout
+from gitops.errors import GitopsError
 from gitops.images import parse_image, pinned_image
+from gitops.validation import Validator
 from gitops.writer import Options, Result, RetryPolicy, release
 
 PATIENT = Options(retry=RetryPolicy(attempts=60))
@@ -176,3 +179,50 @@ def test_every_environment_renders_valid_after_releases(remote: Path, tmp_path: 
         assert any(
             str(image) == f"{image_repository(agent)}:v7@{digest(('all-envs', env))}" for image in images
         )
+
+
+def _compete_during_validation(
+    monkeypatch: pytest.MonkeyPatch, remote: Path, clone: Path, times: int
+) -> list[str]:
+    """Land another writer's commit between our fetch and our push, `times` times (real pushes)."""
+    landed: list[str] = []
+    check = Validator.check
+
+    def check_then_compete(self: Validator, checkout: Path, targets: list[str]) -> None:
+        check(self, checkout, targets)
+        if len(landed) < times:
+            git_out(clone, "pull", "--quiet", "--rebase", "origin", "main")
+            git_out(clone, "commit", "--quiet", "--allow-empty", "-m", f"another writer {len(landed)}")
+            git_out(clone, "push", "--quiet", "origin", "HEAD:main")
+            landed.append(git_out(clone, "rev-parse", "HEAD").strip())
+
+    monkeypatch.setattr(Validator, "check", check_then_compete)
+    return landed
+
+
+def test_an_overtaken_release_is_reapplied_on_the_new_tip(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(tmp_path / "other"))
+    landed = _compete_during_validation(monkeypatch, remote, tmp_path / "other", times=2)
+    image = f"{image_repository('code-analysis')}@{digest('overtaken')}"
+    result = release(
+        str(remote), "dev", "code-analysis", image, Options(retry=RetryPolicy(attempts=3, base_delay=0))
+    )
+    assert result.attempts == 3 and result.commit == head(remote)
+    assert git_out(remote, "rev-parse", "main~1").strip() == landed[-1]  # ours sits on top of both
+    assert git_out(remote, "rev-list", "--merges", "main") == ""
+
+
+def test_a_release_overtaken_every_time_gives_up_with_one_clear_error(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(tmp_path / "other"))
+    landed = _compete_during_validation(monkeypatch, remote, tmp_path / "other", times=99)
+    image = f"{image_repository('code-analysis')}@{digest('starved')}"
+    with pytest.raises(GitopsError, match="gave up after 3 attempts"):
+        release(
+            str(remote), "dev", "code-analysis", image, Options(retry=RetryPolicy(attempts=3, base_delay=0))
+        )
+    assert head(remote) == landed[-1]  # only the other writer's commits landed
+    assert image not in trailers(remote, "Image")
