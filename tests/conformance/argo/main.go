@@ -1,10 +1,10 @@
 // Command argo-conformance runs rendered AnalysisTemplates through Argo Rollouts' own code.
 //
 // It reads one rendered overlay (a multi-document YAML stream holding a Rollout and the
-// AnalysisTemplates it names), builds the AnalysisRuns the Rollout's canary analysis would
-// create (background analysis and every analysis step) with Argo's helpers, takes one
-// measurement of every metric with Argo's real providers (web, prometheus) and prints the
-// measurements as JSON. Phases are decided by the providers, which call Argo's evaluator.
+// AnalysisTemplates it names), builds with Argo's helpers the AnalysisRuns the Rollout would
+// create (canary: background analysis and analysis steps; blue-green: pre/post-promotion),
+// takes one measurement of every metric with Argo's real providers (web, prometheus) and
+// prints the measurements as JSON. The providers decide phases with Argo's evaluator.
 //
 // What a cluster would supply is substituted, and nothing else:
 //   - the stable and canary ReplicaSets (only their rollouts-pod-template-hash label is read);
@@ -308,8 +308,8 @@ func checkOverrides(overrides keyValues, templates map[string]*v1alpha1.Analysis
 	return nil
 }
 
-// measure takes one measurement of each metric of a run, with the controller's order of steps:
-// validate the metrics with args resolved, resolve secrets, resolve args, create the provider, Run.
+// measure takes one measurement of each metric of a run as the controller does: resolve the
+// args into each metric, validate the metrics, create each provider and call its Run.
 func measure(pending *pendingRun, templates map[string]*v1alpha1.AnalysisTemplate, overrides keyValues, secrets map[string]string) Run {
 	out := Run{Sources: pending.sources, Templates: pending.templates, Metrics: []MetricResult{}}
 	if pending.err != nil {
