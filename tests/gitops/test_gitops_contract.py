@@ -1,6 +1,7 @@
 """The environments repo is a checked contract: it renders the platform's overlays, and valid Argo CD objects."""
 
 import copy
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,14 @@ def test_generated_folders_all_explain_themselves(clone: Path) -> None:
         if layout.BASE_DIR not in f.relative_to(clone).parts[:1] or f == clone / layout.BASE_DIR
     }
     assert [str(f.relative_to(clone)) for f in sorted(folders) if not (f / "README.md").is_file()] == []
+
+
+def test_grafana_links_open_the_dashboard_the_platform_ships() -> None:
+    from gitops.generate import GRAFANA_DASHBOARD_PATH
+
+    configmap = yaml.safe_load(
+        (REPO_ROOT / "rollouts/monitoring/grafana-dashboard-configmap.yaml").read_text()
+    )
+    [dashboard_json] = configmap["data"].values()
+    uid = json.loads(dashboard_json)["uid"]
+    assert GRAFANA_DASHBOARD_PATH.startswith(f"/d/{uid}/")
