@@ -139,9 +139,11 @@ def evaluate(
 
 
 def _first_sample(backend: MetricsBackend, canary: str, end: float, config: JudgeConfig) -> float | None:
+    # Subquery steps are aligned to multiples of the step, so a canary younger than one step is
+    # only seen by the plain instant `timestamp(...)`.
+    series = f"timestamp({REQUESTS}{canary})"
     promql = (
-        f"min(min_over_time(timestamp({REQUESTS}{canary})"
-        f"[{config.lookback_seconds}s:{config.start_step_seconds}s]))"
+        f"min(min_over_time({series}[{config.lookback_seconds}s:{config.start_step_seconds}s]) or {series})"
     )
     values = [v for s in backend.query(promql, end) for _, v in s.points if math.isfinite(v)]
     # The subquery sees a sample up to one step late; read one step and the slack earlier.

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from webhook.stats.checks import CHECKS, CheckName, Verdict
 
@@ -39,6 +39,12 @@ class JudgementRequest(BaseModel):
     )
     end: AwareDatetime | None = Field(None, description="RFC 3339 or unix seconds; default: now")
     tolerances: Tolerances | None = None
+
+    @field_validator("namespace", mode="before")
+    @classmethod
+    def _empty_namespace_is_none(cls, value: object) -> object:
+        # Argo substitutes an unset template arg as "", which means "any namespace".
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
