@@ -31,7 +31,8 @@ ARGOCD_FILES = (
     PurePosixPath(layout.ARGOCD_DIR) / "project.yaml",
     PurePosixPath(layout.ARGOCD_DIR) / "applicationsets.yaml",
 )
-GRAFANA_DASHBOARD_PATH = "/d/agent-rollouts-canary/agent-rollouts-canary"  # uid of rollouts/monitoring's dashboard
+# The uid of the dashboard rollouts/monitoring ships.
+GRAFANA_DASHBOARD_PATH = "/d/agent-rollouts-canary/agent-rollouts-canary"
 # Kinds without a namespace that the AppProject must allow explicitly (group, kind).
 CLUSTER_SCOPED = {
     ("", "Namespace"),
