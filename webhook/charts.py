@@ -74,8 +74,9 @@ def lines(
     canary: Sequence[float | None],
     baseline: Sequence[float | None],
     fmt: Format,
+    markers: Sequence[tuple[float, str, str]] = (),
 ) -> str:
-    """Two lines over time; gaps where a bin had no requests."""
+    """Two lines over time; gaps where a bin had no requests; markers are (x index, label, colour)."""
     top = _top([*canary, *baseline])
     parts = _frame(title, top, fmt)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -84,6 +85,12 @@ def lines(
     def xy(i: int, v: float) -> str:
         return f"{LEFT + plot_w * i / n:.1f},{TOP + plot_h * (1 - v / top):.1f}"
 
+    for at, label, colour in markers:
+        at_x = LEFT + plot_w * at / n
+        parts.append(
+            f'<line x1="{at_x:.1f}" x2="{at_x:.1f}" y1="{TOP}" y2="{TOP + plot_h}" stroke="{colour}" '
+            f'stroke-dasharray="3,3"><title>{escape(label)}</title></line>'
+        )
     for values, colour in ((baseline, BASELINE), (canary, CANARY)):
         run: list[str] = []
         for i, value in enumerate([*values, None]):

@@ -12,8 +12,11 @@ from agent_rollouts.status import ExitStatus
 from agent_rollouts.tools import REPO_ROOT
 
 DEFAULT_CANARIES = ("low-confidence", "baseline")  # a regressed build, then a good one
-TIME_SCALE = 0.25  # the default run compresses the Rollout's pauses and intervals to a few minutes
-FAST_TIME_SCALE = 0.05  # --fast, for CI
+# Time is compressed (the Rollout's pauses and analysis intervals shrink by this factor), so traffic
+# is raised to keep the evidence at each gate that of a real service: the judge needs ~200 canary
+# requests to pass a good build, which the first gate (3 minutes at 10 %) sees at ~12 requests/s.
+TIME_SCALE, RPS = 0.25, 100.0  # a few minutes
+FAST_TIME_SCALE, FAST_RPS = 0.1, 200.0  # --fast, for CI: about a minute and a half
 
 NOTE = (
     "This is a local rehearsal: real agent processes, a real Prometheus and the real judge on loopback "
@@ -35,7 +38,7 @@ def handle(args: argparse.Namespace, env: Environment) -> int:
         env=args.env,
         variants=tuple(args.canary or DEFAULT_CANARIES),
         time_scale=FAST_TIME_SCALE if args.fast else TIME_SCALE,
-        rps=args.rps,
+        rps=args.rps or (FAST_RPS if args.fast else RPS),
         workdir=args.workdir.resolve(),
         seed=args.seed,
     )
@@ -106,7 +109,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument("--fast", action="store_true", help="compress time further (for CI)")
     parser.add_argument(
-        "--rps", type=float, default=60.0, help="requests per second of demo traffic (default 60)"
+        "--rps",
+        type=float,
+        help=f"requests per second of demo traffic (default {RPS:g}, {FAST_RPS:g} with --fast)",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the agents' deterministic provider")
     parser.add_argument(

@@ -2,11 +2,14 @@
 
 import html
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from webhook.charts import lines
 
 WINDOW = "10s"  # rate window: ten 1s scrapes, short enough to show each step's change
 
@@ -18,9 +21,9 @@ CHARTS: tuple[tuple[str, str, str], ...] = (
         "sum(rate(agent_confidence_sum{{{sel}}}[{w}])) / sum(rate(agent_confidence_count{{{sel}}}[{w}]))",
     ),
     (
-        "Share of answers with confidence ≤ 0.5",
-        "",
-        'sum(rate(agent_confidence_bucket{{{sel},le="0.5"}}[{w}])) / sum(rate(agent_confidence_count{{{sel}}}[{w}]))',
+        "Share of answers with confidence ≤ 0.7",
+        "share",
+        'sum(rate(agent_confidence_bucket{{{sel},le="0.7"}}[{w}])) / sum(rate(agent_confidence_count{{{sel}}}[{w}]))',
     ),
     (
         "LLM cost per request",
@@ -29,7 +32,7 @@ CHARTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "Error rate",
-        "",
+        "share",
         'sum(rate(agent_requests_total{{{sel},status="failure"}}[{w}])) / sum(rate(agent_requests_total{{{sel}}}[{w}]))',
     ),
     (
@@ -78,69 +81,44 @@ def collect(
     return charts
 
 
-COLOURS = {"baseline": "#4063d8", "canary": "#e8710a"}
 PHASE_COLOURS = {"Successful": "#2e7d32", "Failed": "#c62828", "Error": "#c62828", "Inconclusive": "#8d6e00"}
 
 
-def _format(value: float, unit: str) -> str:
+def _format(unit: str) -> Callable[[float], str]:
     if unit == "USD":
-        return f"${value:.5f}"
+        return lambda v: f"${v:.5f}"
     if unit == "s":
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.3f}"
+        return lambda v: f"{v * 1000:.0f} ms"
+    if unit == "share":
+        return lambda v: f"{100 * v:.1f}%"
+    return lambda v: f"{v:.2f}"
 
 
-def svg_chart(
+def chart(
     title: str, unit: str, series: dict[str, Points], start: float, end: float, markers: list[Marker]
 ) -> str:
-    """A line chart as inline SVG: two arms, a y axis with three ticks, and decision markers."""
-    width, height, left, right, top, bottom = 460, 220, 64, 12, 28, 28
-    values = [v for points in series.values() for _, v in points]
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    low = min(low, 0.0)
-    high = high if high > low else low + 1.0
-    span = max(end - start, 1.0)
-
-    def x(t: float) -> float:
-        return left + (t - start) / span * (width - left - right)
-
-    def y(v: float) -> float:
-        return top + (1 - (v - low) / (high - low)) * (height - top - bottom)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
-        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{html.escape(title)}</text>',
-        f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" fill="#fafafa" stroke="#ccc"/>',
-    ]
-    for fraction in (0.0, 0.5, 1.0):
-        value = low + fraction * (high - low)
-        parts.append(
-            f'<text x="{left - 4}" y="{y(value) + 4:.1f}" font-size="10" text-anchor="end">{_format(value, unit)}</text>'
-        )
-    for marker in markers:
-        colour = PHASE_COLOURS.get(marker.phase, "#777")
-        parts.append(
-            f'<line x1="{x(marker.at):.1f}" x2="{x(marker.at):.1f}" y1="{top}" y2="{height - bottom}" '
-            f'stroke="{colour}" stroke-dasharray="3,3"><title>{html.escape(marker.label)}</title></line>'
-        )
+    """One chart of both arms per second of the release, with its steps and verdicts marked."""
+    seconds = max(math.ceil(end - start), 1)
+    by_second: dict[str, list[float | None]] = {arm: [None] * (seconds + 1) for arm in ("canary", "baseline")}
     for arm, points in series.items():
-        if points:
-            path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
-            parts.append(f'<polyline fill="none" stroke="{COLOURS[arm]}" stroke-width="2" points="{path}"/>')
-    parts.append(
-        f'<text x="{left}" y="{height - 8}" font-size="10">0 s</text>'
-        f'<text x="{width - right}" y="{height - 8}" font-size="10" text-anchor="end">{span:.0f} s</text>'
+        for t, v in points:
+            by_second[arm][min(max(round(t - start), 0), seconds)] = v
+    return lines(
+        title,
+        [f"{i} s" for i in range(seconds + 1)],
+        by_second["canary"],
+        by_second["baseline"],
+        _format(unit),
+        [(m.at - start, m.label, PHASE_COLOURS.get(m.phase, "#777")) for m in markers],
     )
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 .badge{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff;font-weight:bold}
 .promoted{background:#2e7d32}.aborted{background:#c62828}.paused{background:#8d6e00}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:12px}
-.legend span{margin-right:16px}.note{background:#eef3fb;padding:8px 12px;border-radius:6px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:12px}
+.note{background:#eef3fb;padding:8px 12px;border-radius:6px}
 table{border-collapse:collapse;font-size:13px}td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}
 """
 
@@ -160,19 +138,15 @@ class ReleaseSection:
 def render_report(heading: str, note: str, sections: list[ReleaseSection], footer: str) -> str:
     """The whole report page: one section per release, charts first, then the timeline."""
     body = [f"<h1>{html.escape(heading)}</h1>", f'<p class="note">{html.escape(note)}</p>']
-    legend = "".join(
-        f'<span><svg width="24" height="8"><line x1="0" x2="24" y1="4" y2="4" stroke="{c}" stroke-width="3"/></svg> {a}</span>'
-        for a, c in COLOURS.items()
-    )
     for section in sections:
         body.append(
             f'<h2>{html.escape(section.title)} <span class="badge {section.status}">{section.status}</span></h2>'
-            f"<p>{html.escape(section.reason)}</p><p class=legend>{legend} dashed lines: steps and verdicts</p>"
+            f"<p>{html.escape(section.reason)}</p><p>Dashed lines: steps and verdicts (hover for details).</p>"
         )
         body.append('<div class="grid">')
-        for title, chart in section.charts.items():
+        for title, spec in section.charts.items():
             body.append(
-                svg_chart(title, chart["unit"], chart["series"], section.start, section.end, section.markers)
+                chart(title, spec["unit"], spec["series"], section.start, section.end, section.markers)
             )
         body.append("</div><details><summary>Timeline</summary><table><tr><th>s</th><th>event</th></tr>")
         for at, text in section.timeline:
