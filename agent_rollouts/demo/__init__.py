@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -23,6 +24,10 @@ NOTE = (
     "walk the rendered Rollout's canary steps, with time compressed. In a cluster, Argo Rollouts "
     "executes the same manifests: the same steps, AnalysisTemplates, conditions and limits."
 )
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def handle(args: argparse.Namespace, env: Environment) -> int:
@@ -52,11 +57,15 @@ def handle(args: argparse.Namespace, env: Environment) -> int:
         f"Rollout {plan.name} in {plan.namespace}: " + " → ".join(s.describe() for s in plan.steps),
         file=env.stdout,
     )
+    # `kill` stops a rehearsal the way Ctrl-C does, so every process it started is stopped too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcomes, progress, facts = rehearse(options, plan, env.stdout)
     except RuntimeError as exc:
         env.error(str(exc))
         return ExitStatus.ERROR
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     summary = {
         "agent": args.agent,
         "env": args.env,

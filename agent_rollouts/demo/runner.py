@@ -260,6 +260,22 @@ def _git_cli(argv: list[str]) -> tuple[int, str]:
     return code, (out.getvalue() + err.getvalue()).strip()
 
 
+WORKDIR_MARKER = ".agent-rollouts-demo"
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Empty a previous rehearsal's work dir; refuse to delete any other non-empty folder."""
+    if workdir.exists() and any(workdir.iterdir()):
+        if not (workdir / WORKDIR_MARKER).is_file():
+            raise RuntimeError(
+                f"--workdir {workdir} is not empty and was not made by `agent-rollouts demo`; "
+                "choose an empty or new folder"
+            )
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / WORKDIR_MARKER).write_text("made by agent-rollouts demo; emptied by the next run\n")
+
+
 def rehearse(
     options: DemoOptions, plan: RolloutPlan, out: TextIO
 ) -> tuple[list[Outcome], Progress, dict[str, Any]]:
@@ -268,8 +284,7 @@ def rehearse(
     from agents.loadgen import sample_payload, send
 
     workdir = options.workdir
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    prepare_workdir(workdir)
     progress = Progress(out)
     jwt_secret = secrets.token_urlsafe(32)
     judge_token = secrets.token_urlsafe(32)
