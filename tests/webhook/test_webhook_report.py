@@ -1,23 +1,10 @@
 """Report pages: HTML with server-side SVG charts, rendered offline by a real headless Chromium."""
 
-import subprocess
 from pathlib import Path
 
+from browser_support import screenshot
 from conftest import Backfilled
-from PIL import Image
 from webhook_support import BASELINE, CANARY, client, require_tool
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
 
 
 def report_path(backfilled: Backfilled, agent: str) -> str:
@@ -70,26 +57,12 @@ def test_index_lists_the_agents_hashes(backfilled: Backfilled) -> None:
 
 def test_report_screenshot_has_charts(backfilled: Backfilled, tmp_path: Path) -> None:
     """Chromium renders the saved page offline; the chart area must not be blank."""
-    chromium = require_tool("chromium")
+    require_tool("chromium")
     with client(backfilled.url) as api:
         html = api.get(report_path(backfilled, "latency-tail")).text
     page = tmp_path / "report.html"
     page.write_text(html)
-    shot = tmp_path / "report.png"
-    subprocess.run(
-        [
-            chromium,
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=1280,1400",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    image = Image.open(shot).convert("RGB")
+    image = screenshot(page, tmp_path)
     width, height = image.size
     charts = image.crop((0, height // 3, width, height))  # below the header and table
     pixels = [charts.getpixel((x, y)) for y in range(0, charts.height, 2) for x in range(0, charts.width, 2)]
