@@ -25,11 +25,12 @@ from webhook.stats.histograms import Histogram, from_series
 
 REQUESTS = "agent_requests_total"
 CONFIDENCE = "agent_confidence_bucket"
+CONFIDENCE_SUM = "agent_confidence_sum"
 DURATION = "agent_duration_seconds_bucket"
 COST = "agent_request_cost_usd_bucket"
 COST_SUM = "agent_request_cost_usd_sum"
 METRICS: dict[CheckName, tuple[str, ...]] = {
-    "confidence": (CONFIDENCE,),
+    "confidence": (CONFIDENCE, CONFIDENCE_SUM),
     "cost": (COST, COST_SUM),
     "errors": (REQUESTS,),
     "latency": (DURATION,),
@@ -161,7 +162,7 @@ def _arm_counts(series: dict[tuple[str, str], list[Series]], arm: str, start: fl
     return ArmCounts(
         requests=sum_increase(requests, start, end),
         failures=sum_increase([s for s in requests if s.labels.get("status") == "failure"], start, end),
-        confidence=histogram(CONFIDENCE),
+        confidence=histogram(CONFIDENCE, CONFIDENCE_SUM),
         duration=histogram(DURATION),
         cost=histogram(COST, COST_SUM),
     )
@@ -196,7 +197,7 @@ def _check_result(
         evidence=(
             "anytime-valid normal-mixture confidence sequence: fail when its lower bound exceeds the "
             f"tolerance (alpha {levels.alpha_fail:.4g}), pass when its upper bound is below it "
-            f"(alpha {levels.alpha_pass:.4g}), alphas split evenly over the levels compared"
+            f"(alpha {levels.alpha_pass:.4g}), alphas split evenly over the comparisons of the check"
         ),
         canary=outcome.canary,
         baseline=outcome.baseline,

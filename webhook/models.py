@@ -18,7 +18,9 @@ class Tolerances(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    confidence: float | None = Field(None, ge=0, le=1, description="rise in a low-confidence share, 0-1")
+    confidence: float | None = Field(
+        None, ge=0, le=1, description="drop in mean confidence and rise in each low-confidence share, 0-1"
+    )
     cost: float | None = Field(None, ge=0, le=100, description="relative rise in mean cost per request")
     errors: float | None = Field(None, ge=0, le=1, description="rise in failure rate, 0-1")
     latency: float | None = Field(None, ge=0, le=1, description="rise in the share of slow requests, 0-1")

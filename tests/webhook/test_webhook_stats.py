@@ -1,5 +1,7 @@
 """The pure statistics: counter arithmetic, histograms, confidence sequences and check decisions."""
 
+import bisect
+import itertools
 import math
 import random
 
@@ -8,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from webhook.backends import Series
-from webhook.stats.checks import ArmCounts, Levels, evaluate_check
+from webhook.scenarios import CONFIDENCE_BUCKETS, Sampler, beta, mixture
+from webhook.stats.checks import ArmCounts, CheckOutcome, Levels, confidence, evaluate_check
 from webhook.stats.counters import corrected, first_timestamp, increase
 from webhook.stats.histograms import Histogram, from_series
 from webhook.stats.sequential import bounds, half_width, proportion_difference
@@ -127,6 +130,80 @@ def test_confidence_check_sees_mass_moving_down() -> None:
     )
     assert outcome.verdict == "fail"
     assert outcome.effect == pytest.approx(0.2)
+    assert "confidence <= 0.5" in outcome.reason
+
+
+# The agents' stable build answers with confidence ~ Beta(18, 3) (mean 0.857).
+STABLE = beta(18, 3)
+
+
+def _confidence(sampler: Sampler, requests: int, seed: int) -> ArmCounts:
+    """What Prometheus would hold after `requests` answers drawn from `sampler`."""
+    rng = random.Random(seed)
+    values = [min(1.0, max(0.0, sampler(rng))) for _ in range(requests)]
+    per_bucket = [0] * (len(CONFIDENCE_BUCKETS) + 1)
+    for value in values:
+        per_bucket[bisect.bisect_left(CONFIDENCE_BUCKETS, value)] += 1
+    cumulative = tuple(float(c) for c in itertools.accumulate(per_bucket[:-1]))
+    histogram = Histogram(CONFIDENCE_BUCKETS, cumulative, float(requests), sum(values))
+    return ArmCounts(requests=requests, confidence=histogram)
+
+
+def _judge_confidence(sampler: Sampler, canary_requests: int, seed: int = 1) -> CheckOutcome:
+    """The canary at weight 10 %: nine baseline requests for each canary request."""
+    canary = _confidence(sampler, canary_requests, seed)
+    baseline = _confidence(STABLE, 9 * canary_requests, seed + 1000)
+    return evaluate_check("confidence", canary, baseline, 0.05, LEVELS)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_unchanged_canary_passes_confidence_after_500_requests(seed: int) -> None:
+    outcome = _judge_confidence(STABLE, 500, seed)
+    assert outcome.verdict == "pass", outcome.reason
+
+
+def test_confidence_compares_the_mean_and_only_the_baselines_low_tail() -> None:
+    canary = _confidence(STABLE, 500, 1)
+    comparisons = confidence(canary, _confidence(STABLE, 4500, 2), 0.05)
+    # 0.9 is above the stable build's median, so only the mean and 0.3, 0.5, 0.7 are compared.
+    assert [c.description for c in comparisons] == [
+        "mean confidence",
+        "share of requests with confidence <= 0.3",
+        "share of requests with confidence <= 0.5",
+        "share of requests with confidence <= 0.7",
+    ]
+    assert comparisons[0].canary == pytest.approx(0.857, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("name", "sampler"),
+    [
+        ("lower confidence (the agents' low-confidence variant)", beta(9, 5)),
+        # The agents' bimodal variant: 10 % collapse to ~0.2, the rest rise; the mean goes up.
+        ("bimodal collapse", mixture((0.9, beta(30, 2)), (0.1, beta(2, 8)))),
+        # Answers above 0.9 drop to 0.72: the mean falls by ~0.07, the share <= 0.7 stays.
+        ("pure mean shift", lambda rng: x if (x := STABLE(rng)) <= 0.9 else 0.72),
+    ],
+)
+def test_confidence_regressions_fail(name: str, sampler: Sampler) -> None:
+    outcome = _judge_confidence(sampler, 2000)
+    assert outcome.verdict == "fail", f"{name}: {outcome.reason}"
+    assert outcome.lower is not None and outcome.lower > 0.05
+
+
+def test_the_bimodal_collapse_fails_on_the_low_tail_and_the_mean_shift_on_the_mean() -> None:
+    collapse = _judge_confidence(mixture((0.9, beta(30, 2)), (0.1, beta(2, 8))), 2000)
+    assert collapse.reason.startswith("share of requests with confidence <= ")
+    shift = _judge_confidence(lambda rng: x if (x := STABLE(rng)) <= 0.9 else 0.72, 2000)
+    assert shift.reason.startswith("mean confidence: canary 0.7")
+    assert shift.canary is not None and shift.baseline is not None
+    assert shift.baseline - shift.canary == pytest.approx(0.07, abs=0.01)
+
+
+def test_higher_confidence_passes() -> None:
+    outcome = _judge_confidence(beta(24, 2), 500)  # the agents' improved variant
+    assert outcome.verdict == "pass", outcome.reason
+    assert outcome.effect is not None and outcome.effect <= 0  # no compared measure got worse
 
 
 def test_cost_check_is_relative() -> None:

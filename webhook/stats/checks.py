@@ -19,12 +19,16 @@ CheckName = Literal["confidence", "cost", "errors", "latency"]
 Verdict = Literal["pass", "fail", "inconclusive"]
 CHECKS: tuple[CheckName, ...] = ("confidence", "cost", "errors", "latency")
 DEFAULT_TOLERANCES: dict[CheckName, float] = {
-    "confidence": 0.05,  # share of requests at or below a confidence level may rise by 5 points
+    # Mean confidence may drop by 0.05, and each low-confidence share may rise by 5 points.
+    "confidence": 0.05,
     "cost": 0.10,  # mean cost per request may rise by 10 %
     "errors": 0.01,  # failure rate may rise by 1 point
     "latency": 0.05,  # share of requests slower than the baseline's p95 bucket may rise by 5 points
 }
 CONFIDENCE_LEVELS = (0.3, 0.5, 0.7, 0.9)
+# Shares are compared only in the baseline's lower half: higher up, a share is a poorly powered
+# stand-in for the mean, which is compared directly.
+LOW_TAIL_SHARE = 0.5
 TAIL_QUANTILE = 0.95
 MIN_COST_USD = 1e-9  # keeps the log ratio finite for agents that spend nothing
 
@@ -51,6 +55,8 @@ class Comparison:
     variance: float
     margin: float
     to_effect: Callable[[float], float] = field(default=lambda x: x)
+    show_value: Callable[[float], str] = field(default=lambda x: _share(x))
+    show_effect: Callable[[float], str] = field(default=lambda x: _pp(x))
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,10 @@ class Levels:
 
 
 MEASURES: dict[CheckName, str] = {
-    "confidence": "largest rise in the share of requests at or below a confidence level (0.3, 0.5, 0.7, 0.9)",
+    "confidence": (
+        "drop in mean confidence, and rise in the share of requests at or below each confidence level "
+        f"{CONFIDENCE_LEVELS} where the baseline has at most {LOW_TAIL_SHARE:.0%} of its requests"
+    ),
     "cost": "relative change in mean LLM cost per request",
     "errors": "difference in failure rate (failed / all requests)",
     "latency": f"difference in the share of requests slower than the baseline's p{TAIL_QUANTILE * 100:.0f} bucket",
@@ -98,6 +107,18 @@ def _pp(x: float) -> str:
 
 def _rel(x: float) -> str:
     return f"{100 * x:+.1f}%"
+
+
+def _usd(x: float) -> str:
+    return f"${x:.5f}"
+
+
+def _level(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.3f}"
 
 
 def _samples(name: CheckName, arm: ArmCounts) -> float:
@@ -128,12 +149,6 @@ def evaluate_check(
             **base,  # type: ignore[arg-type]
         )
     comparisons = COMPARISONS[name](canary, baseline, tolerance)
-    if not comparisons:
-        return CheckOutcome(
-            verdict="inconclusive",
-            reason="the canary's and the baseline's histogram buckets have no level in common",
-            **base,  # type: ignore[arg-type]
-        )
     k = len(comparisons)
     scored = [
         (c, bounds(c.estimate, c.variance, c.margin or 0.01, levels.alpha_fail / k, levels.alpha_pass / k))
@@ -147,8 +162,11 @@ def evaluate_check(
         comparison, bound = max(scored, key=lambda cb: cb[1].upper - cb[0].margin)
         verdict = "pass" if bound.upper < comparison.margin else "inconclusive"
     effect, lower, upper = (comparison.to_effect(v) for v in (bound.estimate, bound.lower, bound.upper))
-    fmt = _rel if name == "cost" else _pp
-    where = f"{comparison.description}: canary {_format(name, comparison.canary)}, baseline {_format(name, comparison.baseline)}"
+    fmt = comparison.show_effect
+    show = comparison.show_value
+    where = (
+        f"{comparison.description}: canary {show(comparison.canary)}, baseline {show(comparison.baseline)}"
+    )
     if verdict == "fail":
         reason = f"{where}; worse by at least {fmt(lower)}, beyond the tolerance of {fmt(tolerance)}"
     elif verdict == "pass":
@@ -165,10 +183,6 @@ def evaluate_check(
         upper=_finite(upper),
         **base,  # type: ignore[arg-type]
     )
-
-
-def _format(name: CheckName, value: float) -> str:
-    return f"${value:.5f}" if name == "cost" else _share(value)
 
 
 def _share_comparison(
@@ -189,8 +203,23 @@ def errors(canary: ArmCounts, baseline: ArmCounts, tolerance: float) -> list[Com
 def confidence(canary: ArmCounts, baseline: ArmCounts, tolerance: float) -> list[Comparison]:
     assert canary.confidence and baseline.confidence
     c, b = canary.confidence, baseline.confidence
-    levels = [level for level in CONFIDENCE_LEVELS if level in c.bounds and level in b.bounds]
-    return [
+    mean = Comparison(
+        "mean confidence",
+        c.mean(),
+        b.mean(),
+        b.mean() - c.mean(),  # lower confidence is worse
+        c.variance() / c.total + b.variance() / b.total,
+        tolerance,
+        show_value=_level,
+        show_effect=_signed,
+    )
+    # The low tail catches mass moving down while the mean barely moves (a bimodal collapse).
+    levels = [
+        level
+        for level in CONFIDENCE_LEVELS
+        if level in c.bounds and level in b.bounds and b.share_at_or_below(level) <= LOW_TAIL_SHARE
+    ]
+    return [mean] + [
         _share_comparison(
             f"share of requests with confidence <= {level:g}",
             c.count_at_or_below(level),
@@ -236,6 +265,8 @@ def cost(canary: ArmCounts, baseline: ArmCounts, tolerance: float) -> list[Compa
             variance,
             math.log1p(tolerance),
             to_effect=math.expm1,
+            show_value=_usd,
+            show_effect=_rel,
         )
     ]
 
