@@ -22,7 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from webhook.scenarios import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
-from webhook.stats.checks import CHECKS, ArmCounts, Levels, evaluate_check
+from webhook.stats.checks import (
+    CHECKS,
+    CONFIDENCE_LEVELS,
+    DEFAULT_TOLERANCES,
+    LOW_TAIL_SHARE,
+    TAIL_QUANTILE,
+    ArmCounts,
+    Levels,
+    evaluate_check,
+)
 from webhook.stats.histograms import Histogram
 
 INTERVAL_S = 60
@@ -80,6 +89,7 @@ SCENARIOS: dict[str, tuple[str, Dist]] = {
     ),
 }
 LOW_TRAFFIC_RATE = 0.1
+STABLE = SCENARIOS["no-change"][1]
 
 
 @dataclass(frozen=True)
@@ -112,12 +122,20 @@ class Arm:
     duration: Buckets
 
 
-def arm_of(dist: Dist, rng: np.random.Generator) -> Arm:
+def arm_of(dist: Dist, rng: np.random.Generator, stable: Arm | None = None) -> Arm:
+    """Bucket probabilities of `dist`; behaviour it shares with the stable build reuses `stable`'s,
+    so an unchanged metric is exactly unchanged (no Monte Carlo noise between arms)."""
+
+    def buckets(name: str, bounds: tuple[float, ...]) -> Buckets:
+        if stable is not None and getattr(dist, name) is getattr(STABLE, name):
+            return getattr(stable, name)  # type: ignore[no-any-return]
+        return buckets_of(getattr(dist, name), bounds, rng)
+
     return Arm(
         dist.failure,
-        buckets_of(dist.confidence, CONFIDENCE_BUCKETS, rng),
-        buckets_of(dist.cost, COST_BUCKETS, rng),
-        buckets_of(dist.duration, DURATION_BUCKETS, rng),
+        buckets("confidence", CONFIDENCE_BUCKETS),
+        buckets("cost", COST_BUCKETS),
+        buckets("duration", DURATION_BUCKETS),
     )
 
 
@@ -169,8 +187,10 @@ class Tally:
 
 # --- judges: each returns "fail", "pass" or "wait" after a look ----------------------------------
 
+Judge = Callable[[Tally, Tally], str]
+
 LEVELS = Levels(ALPHA_FAIL / len(CHECKS), ALPHA_PASS / len(CHECKS), 30)
-TOLERANCES = {"confidence": 0.05, "cost": 0.10, "errors": 0.01, "latency": 0.05}
+TOLERANCES = DEFAULT_TOLERANCES
 
 
 def ours(canary: Tally, baseline: Tally) -> str:
@@ -252,15 +272,19 @@ def _interval_metrics(tally: Tally) -> dict[str, list[float]]:
     return out
 
 
-def kayenta(canary: Tally, baseline: Tally) -> str:
-    """Kayenta-style: per-interval values, a 98 % rank test per metric, asked at every look."""
-    c, b = _interval_metrics(canary), _interval_metrics(baseline)
-    for name in c:
-        if len(c[name]) < 3 or len(b[name]) < 3:
-            continue  # Kayenta has no minimum: few points mean a wide interval, which passes
-        if _mann_whitney_p(c[name], b[name]) < 0.01:
-            return "fail"
-    return "pass"
+def kayenta_at(p_value: float) -> Judge:
+    """Kayenta-style: per-interval values, a one-sided rank test per metric, asked at every look."""
+
+    def judge(canary: Tally, baseline: Tally) -> str:
+        c, b = _interval_metrics(canary), _interval_metrics(baseline)
+        for name in c:
+            if len(c[name]) < 3 or len(b[name]) < 3:
+                continue  # Kayenta has no minimum: few points mean a wide interval, which passes
+            if _mann_whitney_p(c[name], b[name]) < p_value:
+                return "fail"
+        return "pass"
+
+    return judge
 
 
 def _multinomial_llr(counts: np.ndarray, p1: np.ndarray, p0: np.ndarray) -> float:
@@ -268,25 +292,81 @@ def _multinomial_llr(counts: np.ndarray, p1: np.ndarray, p0: np.ndarray) -> floa
     return float((counts[mask] * np.log(np.maximum(p1[mask], 1e-12) / np.maximum(p0[mask], 1e-12))).sum())
 
 
-def oracle(canary: Tally, baseline: Tally) -> str:
-    """Wald's SPRT on the canary's own requests, knowing both arms' true distributions."""
-    truth, base = canary.arm, baseline.arm
-    llr = canary.failures * math.log(max(truth.failure, 1e-12) / base.failure) + (
-        canary.requests - canary.failures
-    ) * math.log((1 - truth.failure) / (1 - base.failure))
-    for name in ("confidence", "cost", "duration"):
-        llr += _multinomial_llr(canary.hist[name], getattr(truth, name).p, getattr(base, name).p)
-    if llr >= math.log(1 / ALPHA_FAIL):
-        return "fail"
-    return "pass" if llr <= math.log(ALPHA_PASS) else "wait"
+def _measures(arm: Arm, base: Arm) -> list[tuple[float, float]]:
+    """(effect, tolerance) of every measure the judge compares, oriented so larger is worse."""
+    conf, base_conf = arm.confidence, base.confidence
+    mean_conf = float((conf.p * conf.mean).sum())
+    out = [(float((base_conf.p * base_conf.mean).sum()) - mean_conf, TOLERANCES["confidence"])]
+    for level in CONFIDENCE_LEVELS:
+        upto = CONFIDENCE_BUCKETS.index(level) + 1
+        base_share = float(base_conf.p[:upto].sum())
+        if base_share <= LOW_TAIL_SHARE:
+            out.append((float(conf.p[:upto].sum()) - base_share, TOLERANCES["confidence"]))
+    base_cost = float((base.cost.p * base.cost.mean).sum())
+    out.append((float((arm.cost.p * arm.cost.mean).sum()) / base_cost - 1, TOLERANCES["cost"]))
+    out.append((arm.failure - base.failure, TOLERANCES["errors"]))
+    tail = int(np.searchsorted(np.cumsum(base.duration.p), TAIL_QUANTILE)) + 1
+    out.append((float(arm.duration.p[tail:].sum() - base.duration.p[tail:].sum()), TOLERANCES["latency"]))
+    return out
 
 
-JUDGES: dict[str, Callable[[Tally, Tally], str]] = {
-    "ours": ours,
-    "seed thresholds": seed_thresholds,
-    "kayenta-style": kayenta,
+def at_tolerance(truth: Arm, base: Arm) -> Arm:
+    """The arm on the line from the baseline to `truth` where the first measure reaches its tolerance.
+
+    Every measure is linear along the line (shares and means of a mixture), so this is the
+    acceptable arm closest to the truth in the truth's own direction.
+    """
+    t = min(tol / effect for effect, tol in _measures(truth, base) if effect > 0)
+
+    def mix(b: Buckets, x: Buckets) -> Buckets:
+        p = b.p + t * (x.p - b.p)
+        mean = np.divide(
+            b.p * b.mean + t * (x.p * x.mean - b.p * b.mean), p, out=np.zeros_like(p), where=p > 0
+        )
+        return Buckets(b.bounds, p, mean, b.var)
+
+    return Arm(
+        base.failure + t * (truth.failure - base.failure),
+        mix(base.confidence, truth.confidence),
+        mix(base.cost, truth.cost),
+        mix(base.duration, truth.duration),
+    )
+
+
+def oracle(truth: Arm, base: Arm) -> Judge:
+    """Wald's SPRT on the canary's requests: the true distribution against the one at tolerance.
+
+    It knows both arms' true distributions and which way the canary changed, and it tests the
+    judge's own question (worse than the tolerance, or not) with no split over checks.
+    """
+    acceptable = at_tolerance(truth, base)
+
+    def judge(canary: Tally, _baseline: Tally) -> str:
+        llr = canary.failures * math.log(truth.failure / acceptable.failure) + (
+            canary.requests - canary.failures
+        ) * math.log((1 - truth.failure) / (1 - acceptable.failure))
+        for name in ("confidence", "cost", "duration"):
+            llr += _multinomial_llr(canary.hist[name], getattr(truth, name).p, getattr(acceptable, name).p)
+        if llr >= math.log(1 / ALPHA_FAIL):
+            return "fail"
+        return "pass" if llr <= math.log(ALPHA_PASS) else "wait"
+
+    return judge
+
+
+KAYENTA_LOOKS = "kayenta-style, Bonferroni over looks"
+# Each judge is made for one scenario (only the oracle uses the arms); `ours` and the oracle stop
+# at their first pass, the threshold and Kayenta-style judges pass when no look failed.
+JUDGES: dict[str, Callable[[Arm, Arm], Judge]] = {
+    "ours": lambda truth, base: ours,
+    "seed thresholds": lambda truth, base: seed_thresholds,
+    "kayenta-style (p < 0.01 per look)": lambda truth, base: kayenta_at(0.01),
+    # The same rank tests held to our false-abort budget: 1 % over 4 metrics and every look.
+    KAYENTA_LOOKS: lambda truth, base: kayenta_at(ALPHA_FAIL / (4 * LOOKS)),
     "oracle SPRT": oracle,
 }
+STOPS_AT_PASS = ("ours", "oracle SPRT")
+REGRESSIONS = ("confidence", "cost", "errors", "latency")
 
 
 @dataclass
@@ -296,7 +376,7 @@ class Outcome:
 
 
 def run_once(
-    judge: Callable[[Tally, Tally], str], canary: Arm, baseline: Arm, weight: float, rate: float, seed: int
+    judge: Judge, stops_at_pass: bool, canary: Arm, baseline: Arm, weight: float, rate: float, seed: int
 ) -> Outcome:
     rng = np.random.default_rng(seed)
     c, b = Tally(canary), Tally(baseline)
@@ -305,73 +385,105 @@ def run_once(
         c.step(rng, int(rng.poisson(rate * weight * INTERVAL_S)))
         b.step(rng, int(rng.poisson(rate * (1 - weight) * INTERVAL_S)))
         verdict = judge(c, b)
-        if verdict == "fail" or (verdict == "pass" and judge in (ours, oracle)):
+        if verdict == "fail" or (verdict == "pass" and stops_at_pass):
             return Outcome(verdict, c.requests)
-    # Threshold and Kayenta judges succeed when no look failed.
     return Outcome("pass" if verdict == "pass" else "wait", c.requests)
+
+
+def median_to_fail(outcomes: list[Outcome]) -> float:
+    """Median canary requests until `fail`, counting runs that never failed as never (inf)."""
+    return statistics.median([o.canary_requests if o.verdict == "fail" else math.inf for o in outcomes])
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # none, low, or the regression's check
+    weight: float
+    judge: str
+    outcomes: list[Outcome]
 
 
 def quality(seed: int, runs: int) -> str:
     rng = np.random.default_rng(seed)
-    base_arm = arm_of(Dist(), rng)
-    arms = {name: (kind, arm_of(dist, rng)) for name, (kind, dist) in SCENARIOS.items()}
+    stable = arm_of(STABLE, rng)
+    arms = {name: (kind, arm_of(dist, rng, stable)) for name, (kind, dist) in SCENARIOS.items()}
     families = [(name, kind, arm, TOTAL_RATE) for name, (kind, arm) in arms.items()]
-    families.append(("low traffic, no change (0.1 req/s)", "none", arms["no-change"][1], LOW_TRAFFIC_RATE))
+    families.append((f"low traffic, no change ({LOW_TRAFFIC_RATE} req/s)", "low", stable, LOW_TRAFFIC_RATE))
     lines = [
         f"seed {seed}, {runs} runs per cell, Argo asks every {INTERVAL_S}s for {LOOKS} looks, "
         f"{TOTAL_RATE} req/s in total unless stated, alpha_fail {ALPHA_FAIL}, alpha_pass {ALPHA_PASS}",
         "",
-        "| scenario | weight | judge | fail % | pass % | undecided % | median canary requests to fail |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | weight | judge | fail % | pass % | undecided % | median canary requests to fail "
+        "| median minutes to fail |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    summary: dict[tuple[str, str], list[Outcome]] = {}
+    cells: dict[tuple[str, float, str], Cell] = {}
     for name, kind, arm, rate in families:
         for weight in WEIGHTS:
-            for judge_name, judge in JUDGES.items():
-                if judge_name == "oracle SPRT" and kind == "none":
+            for judge_name, make in JUDGES.items():
+                if judge_name == "oracle SPRT" and kind not in REGRESSIONS:
                     continue  # the oracle knows there is nothing to find
+                judge = make(arm, stable)
+                stops = judge_name in STOPS_AT_PASS
                 outcomes = [
-                    run_once(judge, arm, base_arm, weight, rate, seed * 100_000 + r) for r in range(runs)
+                    run_once(judge, stops, arm, stable, weight, rate, seed * 100_000 + r) for r in range(runs)
                 ]
-                summary.setdefault((kind if rate == TOTAL_RATE else "low", judge_name), []).extend(outcomes)
-                fails = [o.canary_requests for o in outcomes if o.verdict == "fail"]
+                cells[(name, weight, judge_name)] = Cell(kind, weight, judge_name, outcomes)
                 share = {
                     v: 100 * sum(o.verdict == v for o in outcomes) / runs for v in ("fail", "pass", "wait")
                 }
-                median = f"{statistics.median(fails):.0f}" if fails else "–"
+                median = median_to_fail(outcomes)
+                minutes = median / (rate * weight * 60)
+                shown = ("–", "–") if math.isinf(median) else (f"{median:.0f}", f"{minutes:.1f}")
                 lines.append(
                     f"| {name} | {weight:.0%} | {judge_name} | {share['fail']:.1f} | {share['pass']:.1f} "
-                    f"| {share['wait']:.1f} | {median} |"
+                    f"| {share['wait']:.1f} | {shown[0]} | {shown[1]} |"
                 )
-    lines += ["", *_summary(summary)]
+    lines += ["", *_summary(cells, runs)]
     return "\n".join(lines)
 
 
-def _summary(summary: dict[tuple[str, str], list[Outcome]]) -> list[str]:
+def _summary(cells: dict[tuple[str, float, str], Cell], runs: int) -> list[str]:
+    """Error rates per judge, and its speed against ours on the regressions both detect."""
     out = [
-        "| judge | false aborts (no change, improvement) | false passes (regressions) "
-        "| median canary requests to fail (regressions) | vs ours |",
-        "|---|---|---|---|---|",
+        "| judge | false aborts (no change, improvement) | false aborts (low traffic) "
+        "| false passes (regressions) | regression cells detected | requests to fail vs ours |",
+        "|---|---|---|---|---|---|",
     ]
-    ours_median = None
-    rows = []
+    regression_cells = [(k[0], k[1]) for k, c in cells.items() if c.kind in REGRESSIONS and k[2] == "ours"]
     for judge_name in JUDGES:
-        null = summary.get(("none", judge_name), [])
-        bad = [
-            o
-            for kind in ("confidence", "cost", "errors", "latency")
-            for o in summary.get((kind, judge_name), [])
-        ]
-        fails = [o.canary_requests for o in bad if o.verdict == "fail"]
-        median = statistics.median(fails) if fails else math.nan
-        if judge_name == "ours":
-            ours_median = median
-        rows.append((judge_name, null, bad, median))
-    for judge_name, null, bad, median in rows:
-        false_abort = f"{100 * sum(o.verdict == 'fail' for o in null) / len(null):.1f}%" if null else "n/a"
-        false_pass = 100 * sum(o.verdict == "pass" for o in bad) / len(bad)
-        ratio = f"{median / ours_median:.2f}x" if ours_median and not math.isnan(median) else "–"
-        out.append(f"| {judge_name} | {false_abort} | {false_pass:.1f}% | {median:.0f} | {ratio} |")
+        mine = [c for (_, _, j), c in cells.items() if j == judge_name]
+
+        def rate(kinds: tuple[str, ...], verdict: str, mine: list[Cell] = mine) -> str:
+            outcomes = [o for c in mine if c.kind in kinds for o in c.outcomes]
+            if not outcomes:
+                return "n/a"
+            return f"{100 * sum(o.verdict == verdict for o in outcomes) / len(outcomes):.1f}%"
+
+        # Per regression cell where both detect in most runs: this judge's median over ours.
+        ratios = []
+        detected = 0
+        for name, weight in regression_cells:
+            theirs = median_to_fail(cells[(name, weight, judge_name)].outcomes)
+            detected += math.isfinite(theirs)
+            ours_median = median_to_fail(cells[(name, weight, "ours")].outcomes)
+            if math.isfinite(theirs) and math.isfinite(ours_median):
+                ratios.append(theirs / ours_median)
+        ratio = (
+            f"{math.exp(statistics.fmean(math.log(r) for r in ratios)):.2f}x over {len(ratios)} cells"
+            if ratios
+            else "–"
+        )
+        out.append(
+            f"| {judge_name} | {rate(('none',), 'fail')} | {rate(('low',), 'fail')} "
+            f"| {rate(REGRESSIONS, 'pass')} | {detected} of {len(regression_cells)} | {ratio} |"
+        )
+    out += [
+        "",
+        f"{runs} runs per cell. A cell counts as detected when the judge fails in over half its runs "
+        f"within {LOOKS} looks; the ratio is the geometric mean of the judge's median canary requests "
+        "to fail over ours, on the cells both detect.",
+    ]
     return out
 
 

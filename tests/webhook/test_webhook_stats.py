@@ -14,7 +14,7 @@ from webhook.scenarios import CONFIDENCE_BUCKETS, Sampler, beta, mixture
 from webhook.stats.checks import ArmCounts, CheckOutcome, Levels, confidence, evaluate_check
 from webhook.stats.counters import corrected, first_timestamp, increase
 from webhook.stats.histograms import Histogram, from_series
-from webhook.stats.sequential import bounds, half_width, proportion_difference
+from webhook.stats.sequential import bounds, grid_half_width, half_width, proportion_difference
 
 LEVELS = Levels(alpha_fail=0.0025, alpha_pass=0.0125, min_requests=30)
 
@@ -213,3 +213,20 @@ def test_cost_check_is_relative() -> None:
     outcome = evaluate_check("cost", ArmCounts(cost=pricier), ArmCounts(cost=base), 0.1, LEVELS)
     assert outcome.verdict == "fail"
     assert outcome.effect == pytest.approx(0.5)
+
+
+def test_a_grid_of_one_tau_is_the_closed_form() -> None:
+    for information in (10.0, 1e3, 1e5):
+        assert grid_half_width(information, (0.05,), 0.01) == pytest.approx(
+            half_width(information, 0.05, 0.01)
+        )
+
+
+def test_the_fail_grid_finds_large_effects_sooner_at_a_bounded_cost() -> None:
+    taus = (0.01, 0.02, 0.04, 0.08)
+    early, late = 1e3, 1e6  # little and much information about a 1-point tolerance
+    assert grid_half_width(early, taus, 0.0025) < 0.5 * half_width(early, 0.01, 0.0025)
+    # Never wider than the best single tau at alpha split over the grid (Bonferroni).
+    for information in (early, late):
+        bonferroni = min(half_width(information, tau, 0.0025 / len(taus)) for tau in taus)
+        assert grid_half_width(information, taus, 0.0025) <= bonferroni
