@@ -18,7 +18,7 @@ DEBIAN_PACKAGES     := prometheus chromium fonts-dejavu-core
 export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export AGENT_ROLLOUTS_TOOLS := $(TOOLS)
 
-.PHONY: all bootstrap python tools schemas debian-packages demo test lint typecheck golden clean
+.PHONY: all bootstrap python tools schemas debian-packages demo test lint typecheck golden clean cluster cluster-test
 all: test
 
 bootstrap: python tools
@@ -49,6 +49,36 @@ $(BIN)/actionlint:
 CONFORMANCE_SOURCES := $(wildcard tests/conformance/argo/*.go) tests/conformance/argo/go.mod tests/conformance/argo/go.sum
 $(BIN)/argo-conformance: $(CONFORMANCE_SOURCES)
 	cd tests/conformance/argo && go build -buildvcs=false -o $@ .
+
+# Local control plane (opt-in, not part of bootstrap/test; see README, Local control plane).
+# kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes v1.34.1, the version
+# argo-rollouts v1.9.1 pins) and the Argo Rollouts controller and kubectl plugin are the `tool`s
+# of tools/cluster's Go module; kwok is a pinned release; etcd is Debian's etcd-server.
+CLUSTER_BIN   := $(TOOLS)/cluster/bin
+KWOK_VERSION  := v0.8.0
+CLUSTER_TOOLS := kube-apiserver kube-controller-manager kube-scheduler rollouts-controller kubectl-argo-rollouts
+
+cluster: python $(CLUSTER_BIN)/.built $(CLUSTER_BIN)/kwok $(TOOLS)/cluster/kwok-stages.yaml
+	@command -v etcd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server; }
+
+$(CLUSTER_BIN)/.built: tools/cluster/go.mod tools/cluster/go.sum
+	mkdir -p $(CLUSTER_BIN)
+	cd tools/cluster && nice -n 19 go build -buildvcs=false -trimpath -ldflags='-s -w' -o $(CLUSTER_BIN)/ tool
+	touch $@
+
+$(CLUSTER_BIN)/kwok:
+	GOBIN=$(CLUSTER_BIN) nice -n 19 go install -trimpath -ldflags='-s -w' sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+
+# kwok needs Stages to act as a kubelet: its own "fast" ones (nodes Ready, pods Running and Ready,
+# deleted pods removed), taken from the pinned module.
+$(TOOLS)/cluster/kwok-stages.yaml:
+	dir=$$(go mod download -json sigs.k8s.io/kwok@$(KWOK_VERSION) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
+	for stage in node/fast/node-initialize pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do \
+	  echo '---'; cat "$$dir/kustomize/stage/$$stage.yaml"; \
+	done > $@
+
+cluster-test: cluster
+	$(PY) -m pytest -m cluster tests/cluster
 
 # checkov pins many libraries of its own, so it lives in a virtualenv apart from the project's.
 $(TOOLS)/checkov/bin/checkov:

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "gitops.cli",  # bootstrap, release, promote
     "webhook.cli",  # judge, serve
     "agent_rollouts.demo",  # demo
+    "agent_rollouts.cluster",  # cluster
 )
 
 Handler = Callable[[argparse.Namespace, Environment], int]

@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "judge",
     "serve",
     "demo",
+    "cluster",
 ]
 
 
@@ -31,7 +32,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_every_documented_subcommand_is_registered() -> None:
     choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert sorted(choices) == sorted(SUBCOMMANDS)
-    assert len(COMMAND_MODULES) == 5
+    assert len(COMMAND_MODULES) == 6
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
