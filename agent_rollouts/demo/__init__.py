@@ -14,10 +14,11 @@ from agent_rollouts.tools import REPO_ROOT
 
 DEFAULT_CANARIES = ("low-confidence", "baseline")  # a regressed build, then a good one
 # Time is compressed (the Rollout's pauses and analysis intervals shrink by this factor), so traffic
-# is raised to keep the evidence at each gate that of a real service: the judge needs ~200 canary
-# requests to pass a good build, which the first gate (3 minutes at 10 %) sees at ~12 requests/s.
-TIME_SCALE, RPS = 0.25, 100.0  # a few minutes
-FAST_TIME_SCALE, FAST_RPS = 0.1, 200.0  # --fast, for CI: about a minute and a half
+# is raised to keep the evidence at each gate that of a real service: the judge passes a good build
+# after ~250 canary requests on average and ~600 almost always, which the first gate (3 minutes at
+# 10 %) sees at ~35 requests/s.
+TIME_SCALE, RPS = 0.25, 150.0  # about three minutes
+FAST_TIME_SCALE, FAST_RPS = 0.15, 250.0  # --fast, for CI: about two minutes
 
 NOTE = (
     "This is a local rehearsal: real agent processes, a real Prometheus and the real judge on loopback "

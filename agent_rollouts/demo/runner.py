@@ -43,6 +43,7 @@ class Release:
     variant: str
     image: str
     port: int
+    seed: int  # each process draws its own answers, as different pods would
 
     @property
     def hash(self) -> str:
@@ -297,9 +298,10 @@ def rehearse(
         mint_token(jwt_secret, f"demo-client-{n}", ttl_seconds=3600) for n in range(DEMO_CLIENTS)
     ]
 
-    stable = Release("baseline", plan.image, free_port())
+    stable = Release("baseline", plan.image, free_port(), options.seed)
     releases = [
-        Release(v, canary_image(options.agent, v, options.seed), free_port()) for v in options.variants
+        Release(v, canary_image(options.agent, v, options.seed), free_port(), options.seed + n)
+        for n, v in enumerate(options.variants, start=1)
     ]
     targets = [
         ScrapeTarget(
@@ -319,7 +321,7 @@ def rehearse(
     def agent_process(release: Release) -> list[str]:
         return [sys.executable, "-m", "agent_rollouts", "agent", options.agent, "--host", LOOPBACK,
                 "--port", str(release.port), "--variant", release.variant,
-                "--seed", str(options.seed)]  # fmt: skip
+                "--seed", str(release.seed)]  # fmt: skip
 
     with ExitStack() as stack:
         progress.emit("setup", f"environments repo: bootstrapping {environments_repo}")
