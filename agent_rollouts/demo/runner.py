@@ -108,9 +108,9 @@ class Progress:
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {text}", file=self.out, flush=True)
 
 
-def _traffic_line(traffic: TrafficSplitter) -> str:
-    stable, stable_failed = traffic.totals("stable")
-    canary, canary_failed = traffic.totals("canary")
+def _traffic_line(traffic: TrafficSplitter, canary_url: str) -> str:
+    stable, stable_failed = traffic.totals(traffic.stable_url)
+    canary, canary_failed = traffic.totals(canary_url)
     return (
         f"traffic: stable {stable} req ({stable_failed} failed), "
         f"canary {canary} req ({canary_failed} failed), weight {traffic.weight}%"
@@ -169,7 +169,7 @@ class Walk:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self._background_failed():
             self.finished.wait(min(5.0, max(0.0, deadline - time.monotonic())))
-            self.progress.emit("traffic", "  " + _traffic_line(self.traffic))
+            self.progress.emit("traffic", "  " + _traffic_line(self.traffic, self.release.url))
 
     def execute(self) -> Outcome:
         started = time.time()
@@ -258,7 +258,7 @@ def _git_cli(argv: list[str]) -> tuple[int, str]:
     """Run an `agent-rollouts` subcommand in-process, exactly as a user would type it."""
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(argv, Environment(stdout=out, stderr=err))
-    return code, (out.getvalue() + err.getvalue()).strip()
+    return code, (err.getvalue() + out.getvalue()).strip()  # progress first, the result last
 
 
 WORKDIR_MARKER = ".agent-rollouts-demo"

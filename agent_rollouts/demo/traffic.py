@@ -17,7 +17,7 @@ class TrafficSplitter:
         self.stable_url = stable_url
         self.canary_url: str | None = None
         self.weight = 0
-        self.counts: Counter[tuple[str, int]] = Counter()  # (stable|canary, status) -> requests
+        self.counts: Counter[tuple[str, int]] = Counter()  # (url, status) -> requests
         self._send = send
         self._interval = 1.0 / rps
         self._random = random.Random(seed)
@@ -32,24 +32,24 @@ class TrafficSplitter:
         with self._lock:
             self.canary_url, self.weight = canary_url, weight
 
-    def totals(self, arm: str) -> tuple[int, int]:
-        """(requests, failed requests) sent to one arm so far."""
+    def totals(self, url: str) -> tuple[int, int]:
+        """(requests, failed requests) sent to one service so far."""
         with self._lock:
-            sent = sum(n for (a, _), n in self.counts.items() if a == arm)
-            failed = sum(n for (a, status), n in self.counts.items() if a == arm and status >= 400)
+            sent = sum(n for (u, _), n in self.counts.items() if u == url)
+            failed = sum(n for (u, status), n in self.counts.items() if u == url and status >= 400)
         return sent, failed
 
-    def _claim(self) -> tuple[str, str, int, float]:
+    def _claim(self) -> tuple[str, int, float]:
         with self._lock:
             slot = self._next_slot = max(self._next_slot + self._interval, time.monotonic() - 1.0)
             self._sent += 1
-            to_canary = self.canary_url is not None and self._random.random() * 100 < self.weight
+            to_canary = self._random.random() * 100 < self.weight
             url = self.canary_url if to_canary and self.canary_url else self.stable_url
-            return ("canary" if to_canary else "stable"), url, self._sent, slot
+            return url, self._sent, slot
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            arm, url, index, slot = self._claim()
+            url, index, slot = self._claim()
             if self._stop.wait(max(0.0, slot - time.monotonic())):
                 return
             try:
@@ -57,7 +57,7 @@ class TrafficSplitter:
             except OSError:
                 status = 599  # connection refused or reset: the request failed
             with self._lock:
-                self.counts[(arm, status)] += 1
+                self.counts[(url, status)] += 1
 
     def __enter__(self) -> "TrafficSplitter":
         for thread in self._threads:
