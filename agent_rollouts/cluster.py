@@ -173,12 +173,17 @@ def write_kubeconfig(state: State, server: str) -> None:
 # --- processes ----------------------------------------------------------------------------------
 
 
-def _start(state: State, name: str, argv: list[str]) -> dict[str, object]:
+def _start(state: State, name: str, argv: list[str], env: dict[str, str] | None = None) -> dict[str, object]:
     """Start one component detached (it outlives this command) and remember its pid."""
     state.logs.mkdir(parents=True, exist_ok=True)
     with (state.logs / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
     return {"name": name, "pid": proc.pid, "started": _start_time(proc.pid)}
 
@@ -355,6 +360,11 @@ def up(state: State) -> list[dict[str, object]]:
                 # New nodes would be tainted not-ready until the node-lifecycle controller, which
                 # we do not run, saw them Ready; kwok reports its node Ready at once.
                 "--disable-admission-plugins=TaintNodesByCondition",
+                # Debian's etcd 3.4 lacks the progress notifications watch-list streams need: the
+                # API server would accept such a stream and then end it with an error, and clients
+                # (kube-controller-manager, kwok) saw new pods only ~30 s later. Refused up front,
+                # clients fall back to list-then-watch at once.
+                "--feature-gates=WatchList=false",
             ],
         )
         processes.append(apiserver)
