@@ -248,8 +248,8 @@ def _combine(
     else:
         verdict = "pass"
         reason = (
-            f"All {len(checks)} checks are within tolerance after {arms['canary'].requests:.0f} canary "
-            f"and {arms['baseline'].requests:.0f} baseline requests."
+            f"The canary is within tolerance on {', '.join(by_verdict['pass'])} after "
+            f"{arms['canary'].requests:.0f} canary and {arms['baseline'].requests:.0f} baseline requests."
         )
     return Judgement(
         verdict=verdict,  # type: ignore[arg-type]

@@ -147,7 +147,7 @@ class Walk:
     def _run(self, step_index: int | None, stop: threading.Event) -> RunResult:
         ref = self.plan.background if step_index is None else self.plan.steps[step_index].analysis
         assert ref is not None
-        label = "background" if step_index is None else "+".join(ref.templates)
+        label = "background" if step_index is None else f"step {step_index + 1} analysis"
         return run_analysis(
             build_metrics(self.plan, ref, self.context),
             time_scale=self.time_scale,
@@ -188,7 +188,7 @@ class Walk:
 
     def _abort(self, started: float, step: int, reason: str, analyses: list[RunResult]) -> Outcome:
         self.traffic.route(None, 0)  # `kubectl argo rollouts abort`: all traffic back to stable
-        self.progress.emit("decision", f"ABORTED: {reason}; traffic returned to stable", "Failed")
+        self.progress.emit("decision", f"ABORTED: {reason.rstrip('.')}; traffic returned to stable", "Failed")
         return Outcome(self.release, "aborted", reason, started, 0.0, step, analyses)
 
     def _steps(self, started: float, background: threading.Thread) -> Outcome:
@@ -215,7 +215,7 @@ class Walk:
             if result.phase in (Phase.FAILED, Phase.ERROR):
                 return self._abort(started, index, result.message(), analyses)
             if result.phase == Phase.INCONCLUSIVE:
-                reason = f"{result.message()}; paused until a person promotes or aborts"
+                reason = f"{result.message().rstrip('.')}; paused until a person promotes or aborts"
                 self.progress.emit("decision", f"PAUSED: {reason}", "Inconclusive")
                 self.traffic.route(None, 0)
                 return Outcome(self.release, "paused", reason, started, 0.0, index, analyses)
