@@ -56,7 +56,6 @@ $(BIN)/argo-conformance: $(CONFORMANCE_SOURCES)
 # of tools/cluster's Go module; kwok is a pinned release; etcd is Debian's etcd-server.
 CLUSTER_BIN   := $(TOOLS)/cluster/bin
 KWOK_VERSION  := v0.8.0
-CLUSTER_TOOLS := kube-apiserver kube-controller-manager kube-scheduler rollouts-controller kubectl-argo-rollouts
 
 cluster: python $(CLUSTER_BIN)/.built $(CLUSTER_BIN)/kwok $(TOOLS)/cluster/kwok-stages.yaml
 	@command -v etcd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server; }

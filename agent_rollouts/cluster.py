@@ -22,7 +22,7 @@ import requests
 from agent_rollouts.context import Environment
 from agent_rollouts.procs import LOOPBACK, free_port
 from agent_rollouts.status import ExitStatus
-from agent_rollouts.tools import REPO_ROOT, find_tool, tools_dir
+from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool, tools_dir
 
 STATE_DIR = REPO_ROOT / ".cluster"
 CRD_DIR = REPO_ROOT.parent / "shared" / "crds"
@@ -34,6 +34,15 @@ CRD_FILES = (
     "argo-rollouts/analysis-run-crd.yaml",
     "argo-rollouts/experiment-crd.yaml",
     "prometheus-operator/monitoring.coreos.com_podmonitors.yaml",
+)
+# The processes `up` starts, in start order.
+COMPONENTS = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "rollouts-controller",
 )
 KWOK_NODE = "kwok-node-0"
 SERVICE_CIDR = "10.96.0.0/16"
@@ -73,7 +82,10 @@ def cluster_binary(name: str) -> str:
     if built.is_file():
         return str(built)
     if name == "etcd":
-        return find_tool("etcd")
+        try:
+            return find_tool("etcd")
+        except ToolMissing:
+            raise ClusterError("etcd is not installed; run `make cluster`") from None
     raise ClusterError(f"{name} is not built; run `make cluster`")
 
 
@@ -103,7 +115,7 @@ def kubectl(state: State, *args: str, stdin: str | None = None) -> str:
 
 
 def _openssl(*args: str) -> None:
-    result = subprocess.run(["openssl", *args], capture_output=True, text=True, check=False)
+    result = subprocess.run([find_tool("openssl"), *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise ClusterError(f"openssl {args[0]}: {result.stderr.strip()}")
 
@@ -283,17 +295,7 @@ def kwok_node() -> str:
 def up(state: State) -> list[dict[str, object]]:
     """Start every component (after stopping leftovers of an earlier, partial run)."""
     stop_all(state)
-    binaries = {
-        name: cluster_binary(name)
-        for name in (
-            "etcd",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "kwok",
-            "rollouts-controller",
-        )
-    }
+    binaries = {name: cluster_binary(name) for name in COMPONENTS}
     # A fresh cluster each time: the certificates and service-account keys are new, so objects
     # kept from an earlier run would refer to keys nobody holds any more.
     shutil.rmtree(state.root / "etcd", ignore_errors=True)
@@ -466,7 +468,7 @@ def apply_crds(state: State) -> None:
 
 def healthy(state: State) -> bool:
     processes = load_processes(state)
-    return bool(processes) and len(processes) == 6 and all(_alive(p) for p in processes)
+    return len(processes) == len(COMPONENTS) and all(_alive(p) for p in processes)
 
 
 def run_up(args: argparse.Namespace, env: Environment) -> int:
@@ -477,7 +479,7 @@ def run_up(args: argparse.Namespace, env: Environment) -> int:
         return ExitStatus.SUCCESS
     try:
         up(state)
-    except ClusterError as exc:
+    except (ClusterError, ToolMissing) as exc:
         stop_all(state)
         env.error(str(exc))
         return ExitStatus.UNAVAILABLE
