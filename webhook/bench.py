@@ -1,7 +1,7 @@
 """Benchmarks of the judge (numbers in docs/benchmarks.md).
 
-    python -m webhook.bench quality --seed 1     # decision quality by simulation, against baselines
-    python -m webhook.bench overhead --seed 1    # service latency vs the raw PromQL it runs
+    python -m webhook.bench quality --seed 1 --runs 300 [--rate 10]  # decisions, against other judges
+    python -m webhook.bench overhead --seed 1 --calls 200 --concurrency 8  # latency vs its raw PromQL
 
 `quality` simulates Argo asking every interval on growing data. Per request, the simulation draws
 bucket counts straight from each scenario's bucket probabilities (estimated once by Monte Carlo),
@@ -36,7 +36,7 @@ from webhook.stats.histograms import Histogram
 
 INTERVAL_S = 60
 LOOKS = 30  # Argo asks every minute for half an hour
-TOTAL_RATE = 2.0  # requests per second over canary and stable pods
+TOTAL_RATE = 2.0  # default requests per second over canary and stable pods
 WEIGHTS = (0.10, 0.25, 0.50)
 ALPHA_FAIL, ALPHA_PASS = 0.01, 0.05
 BASE_FAILURE = 0.005
@@ -403,22 +403,22 @@ class Cell:
     outcomes: list[Outcome]
 
 
-def quality(seed: int, runs: int) -> str:
+def quality(seed: int, runs: int, rate: float = TOTAL_RATE) -> str:
     rng = np.random.default_rng(seed)
     stable = arm_of(STABLE, rng)
     arms = {name: (kind, arm_of(dist, rng, stable)) for name, (kind, dist) in SCENARIOS.items()}
-    families = [(name, kind, arm, TOTAL_RATE) for name, (kind, arm) in arms.items()]
+    families = [(name, kind, arm, rate) for name, (kind, arm) in arms.items()]
     families.append((f"low traffic, no change ({LOW_TRAFFIC_RATE} req/s)", "low", stable, LOW_TRAFFIC_RATE))
     lines = [
         f"seed {seed}, {runs} runs per cell, Argo asks every {INTERVAL_S}s for {LOOKS} looks, "
-        f"{TOTAL_RATE} req/s in total unless stated, alpha_fail {ALPHA_FAIL}, alpha_pass {ALPHA_PASS}",
+        f"{rate:g} req/s in total unless stated, alpha_fail {ALPHA_FAIL}, alpha_pass {ALPHA_PASS}",
         "",
         "| scenario | weight | judge | fail % | pass % | undecided % | median canary requests to fail "
         "| median minutes to fail |",
         "|---|---|---|---|---|---|---|---|",
     ]
     cells: dict[tuple[str, float, str], Cell] = {}
-    for name, kind, arm, rate in families:
+    for name, kind, arm, traffic in families:
         for weight in WEIGHTS:
             for judge_name, make in JUDGES.items():
                 if judge_name == "oracle SPRT" and kind not in REGRESSIONS:
@@ -426,14 +426,15 @@ def quality(seed: int, runs: int) -> str:
                 judge = make(arm, stable)
                 stops = judge_name in STOPS_AT_PASS
                 outcomes = [
-                    run_once(judge, stops, arm, stable, weight, rate, seed * 100_000 + r) for r in range(runs)
+                    run_once(judge, stops, arm, stable, weight, traffic, seed * 100_000 + r)
+                    for r in range(runs)
                 ]
                 cells[(name, weight, judge_name)] = Cell(kind, weight, judge_name, outcomes)
                 share = {
                     v: 100 * sum(o.verdict == v for o in outcomes) / runs for v in ("fail", "pass", "wait")
                 }
                 median = median_to_fail(outcomes)
-                minutes = median / (rate * weight * 60)
+                minutes = median / (traffic * weight * 60)
                 shown = ("–", "–") if math.isinf(median) else (f"{median:.0f}", f"{minutes:.1f}")
                 lines.append(
                     f"| {name} | {weight:.0%} | {judge_name} | {share['fail']:.1f} | {share['pass']:.1f} "
@@ -584,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("quality")
     q.add_argument("--seed", type=int, default=1)
     q.add_argument("--runs", type=int, default=200)
+    q.add_argument("--rate", type=float, default=TOTAL_RATE, help="requests per second, canary and stable")
     o = sub.add_parser("overhead")
     o.add_argument("--seed", type=int, default=1)
     o.add_argument("--calls", type=int, default=100)
@@ -591,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     began = time.perf_counter()
     text = (
-        quality(args.seed, args.runs)
+        quality(args.seed, args.runs, args.rate)
         if args.what == "quality"
         else overhead(args.seed, args.calls, args.concurrency)
     )
