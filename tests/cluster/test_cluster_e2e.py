@@ -359,7 +359,10 @@ def test_canary_walks_its_steps_with_the_judge_then_a_regression_aborts(
     step_runs = [r for r in runs if judge_verdicts(r)]
     assert len(step_runs) == 3, [r["metadata"]["name"] for r in runs]
     assert all(r["status"]["phase"] == "Successful" for r in runs)
-    assert all(set(judge_verdicts(r)) == {"pass"} for r in step_runs)
+    # The templates let a step through on one `pass` and no `fail` among their looks: an early look
+    # may still be `inconclusive` (few requests yet), which the test must not mistake for a pass.
+    verdicts = [judge_verdicts(r) for r in step_runs]
+    assert all("pass" in v and "fail" not in v for v in verdicts), verdicts
 
     regressed = release(stack, EXAMPLE, 3, namespace, feed, REGRESSED)
 
