@@ -90,7 +90,8 @@ debian-packages:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
 	fi
 
-demo: bootstrap
+# Only what the rehearsal uses: Prometheus, and the validation `agent-rollouts release` runs.
+demo: python debian-packages schemas $(BIN)/kubeconform
 	$(PY) -m agent_rollouts demo
 
 lint: python
