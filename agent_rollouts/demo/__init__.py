@@ -61,7 +61,7 @@ def handle(args: argparse.Namespace, env: Environment) -> int:
     # `kill` stops a rehearsal the way Ctrl-C does, so every process it started is stopped too.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        outcomes, progress, facts = rehearse(options, plan, env.stdout)
+        rehearsal = rehearse(options, plan, env.stdout)
     except RuntimeError as exc:
         env.error(str(exc))
         return ExitStatus.ERROR
@@ -71,17 +71,17 @@ def handle(args: argparse.Namespace, env: Environment) -> int:
         "agent": args.agent,
         "env": args.env,
         "steps": [step.describe() for step in plan.steps],
-        "releases": [outcome.summary() for outcome in outcomes],
-        "environments_repo": facts["environments_repo"],
-        "endpoints": facts["endpoints"],  # every server the rehearsal started, all stopped by now
+        "releases": [outcome.summary() for outcome in rehearsal.outcomes],
+        "environments_repo": str(rehearsal.environments_repo),
+        "endpoints": rehearsal.endpoints,
     }
     (options.workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     report = options.workdir / "report.html"
     heading = f"Release rehearsal: {args.agent} in {args.env}"
-    repo = facts["environments_repo"]
-    write_report(report, render_report(heading, NOTE, facts["sections"], f"Environments repo: {repo}"))
+    repo = rehearsal.environments_repo
+    write_report(report, render_report(heading, NOTE, rehearsal.sections, f"Environments repo: {repo}"))
     print("\nSummary", file=env.stdout)
-    for outcome in outcomes:
+    for outcome in rehearsal.outcomes:
         elapsed = outcome.ended - outcome.started
         print(
             f"  {outcome.release.variant:<15} {outcome.status.upper():<9} after {elapsed:4.0f}s  {outcome.reason}",
@@ -95,7 +95,7 @@ def handle(args: argparse.Namespace, env: Environment) -> int:
     )
     print(f"Environments repo {repo}:\n{log.stdout.rstrip()}", file=env.stdout)
     print(
-        f"Report: {report}  (started {time.strftime('%H:%M:%S', time.localtime(progress.start))})",
+        f"Report: {report}  (started {time.strftime('%H:%M:%S', time.localtime(rehearsal.progress.start))})",
         file=env.stdout,
     )
     return ExitStatus.SUCCESS

@@ -64,7 +64,7 @@ def canary_image(agent: str, variant: str, seed: int) -> str:
 class Event:
     at: float
     release: int
-    kind: str  # step | measurement | decision
+    kind: str  # setup | release | step | traffic | measurement | decision
     text: str
     phase: str = ""
 
@@ -77,7 +77,6 @@ class Outcome:
     started: float
     ended: float
     step: int  # index of the step that decided it; len(steps) when every step completed
-    analyses: list[RunResult] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """What the release came to, for `summary.json`."""
@@ -178,22 +177,19 @@ class Walk:
         self.finished.set()
         if thread.is_alive():
             thread.join(timeout=60)
-        if self.background is not None:
-            outcome.analyses.append(self.background)
-            failed = self._background_failed()
-            if failed and outcome.status == "promoted":  # background failure after the last step
-                outcome.status, outcome.reason = "aborted", f"background analysis {failed.message()}"
+        failed = self._background_failed()
+        if failed and outcome.status == "promoted":  # background failure after the last step
+            outcome.status, outcome.reason = "aborted", f"background analysis {failed.message()}"
         outcome.ended = time.time()
         return outcome
 
-    def _abort(self, started: float, step: int, reason: str, analyses: list[RunResult]) -> Outcome:
+    def _abort(self, started: float, step: int, reason: str) -> Outcome:
         self.traffic.route(None, 0)  # `kubectl argo rollouts abort`: all traffic back to stable
         self.progress.emit("decision", f"ABORTED: {reason.rstrip('.')}; traffic returned to stable", "Failed")
-        return Outcome(self.release, "aborted", reason, started, 0.0, step, analyses)
+        return Outcome(self.release, "aborted", reason, started, 0.0, step)
 
     def _steps(self, started: float, background: threading.Thread) -> Outcome:
         total = len(self.plan.steps)
-        analyses: list[RunResult] = []
         for index, step in enumerate(self.plan.steps):
             if (
                 self.plan.background
@@ -206,26 +202,25 @@ class Walk:
                 background.start()
             failed = self._background_failed()
             if failed:
-                return self._abort(started, index, f"background analysis {failed.message()}", analyses)
+                return self._abort(started, index, f"background analysis {failed.message()}")
             self.progress.emit("step", f"step {index + 1}/{total}: {step.describe()}")
             result = self._do(step, index)
             if result is None:
                 continue
-            analyses.append(result)
             if result.phase in (Phase.FAILED, Phase.ERROR):
-                return self._abort(started, index, result.message(), analyses)
+                return self._abort(started, index, result.message())
             if result.phase == Phase.INCONCLUSIVE:
                 reason = f"{result.message().rstrip('.')}; paused until a person promotes or aborts"
                 self.progress.emit("decision", f"PAUSED: {reason}", "Inconclusive")
                 self.traffic.route(None, 0)
-                return Outcome(self.release, "paused", reason, started, 0.0, index, analyses)
+                return Outcome(self.release, "paused", reason, started, 0.0, index)
         failed = self._background_failed()
         if failed:
-            return self._abort(started, total, f"background analysis {failed.message()}", analyses)
+            return self._abort(started, total, f"background analysis {failed.message()}")
         self.progress.emit(
             "decision", "PROMOTED: every gate passed; the canary is the new stable", "Successful"
         )
-        return Outcome(self.release, "promoted", "every analysis gate passed", started, 0.0, total, analyses)
+        return Outcome(self.release, "promoted", "every analysis gate passed", started, 0.0, total)
 
     def _do(self, step: Step, index: int) -> RunResult | None:
         if step.kind == "setWeight":
@@ -254,7 +249,7 @@ class DemoOptions:
     seed: int = 1
 
 
-def _git_cli(argv: list[str]) -> tuple[int, str]:
+def _agent_rollouts(argv: list[str]) -> tuple[int, str]:
     """Run an `agent-rollouts` subcommand in-process, exactly as a user would type it."""
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(argv, Environment(stdout=out, stderr=err))
@@ -277,9 +272,18 @@ def prepare_workdir(workdir: Path) -> None:
     (workdir / WORKDIR_MARKER).write_text("made by agent-rollouts demo; emptied by the next run\n")
 
 
-def rehearse(
-    options: DemoOptions, plan: RolloutPlan, out: TextIO
-) -> tuple[list[Outcome], Progress, dict[str, Any]]:
+@dataclass
+class Rehearsal:
+    """What a rehearsal leaves behind for the summary and the report."""
+
+    progress: Progress
+    environments_repo: Path
+    outcomes: list[Outcome] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)  # every server it started, all stopped by now
+    sections: list[ReleaseSection] = field(default_factory=list)
+
+
+def rehearse(options: DemoOptions, plan: RolloutPlan, out: TextIO) -> Rehearsal:
     """Start every process, rehearse each release in turn, release the good ones, stop everything."""
     from agents.auth import mint_token
     from agents.loadgen import sample_payload, send
@@ -314,9 +318,8 @@ def rehearse(
         )
         for r in [stable, *releases]
     ]
-    environments_repo = workdir / "environments.git"
-    facts: dict[str, Any] = {"environments_repo": str(environments_repo), "stable": stable}
-    outcomes: list[Outcome] = []
+    rehearsal = Rehearsal(progress, workdir / "environments.git")
+    environments_repo = rehearsal.environments_repo
 
     def agent_process(release: Release) -> list[str]:
         return [sys.executable, "-m", "agent_rollouts", "agent", options.agent, "--host", LOOPBACK,
@@ -328,11 +331,10 @@ def rehearse(
         subprocess.run(
             ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(environments_repo)], check=True
         )
-        code, message = _git_cli(["bootstrap", "--repo", str(environments_repo)])
+        code, message = _agent_rollouts(["bootstrap", "--repo", str(environments_repo)])
         if code != 0:
             raise RuntimeError(f"bootstrap failed: {message}")
         prometheus_url = stack.enter_context(run_prometheus(workdir / "prometheus", targets))
-        facts["prometheus_url"] = prometheus_url
         judge_port = free_port()
         judge_url = f"http://{LOOPBACK}:{judge_port}"
         stack.enter_context(
@@ -356,7 +358,7 @@ def rehearse(
             )
         )
         progress.emit("setup", f"Prometheus {prometheus_url}, judge {judge_url}")
-        facts["endpoints"] = [prometheus_url, judge_url, stable.url, *(r.url for r in releases)]
+        rehearsal.endpoints = [prometheus_url, judge_url, stable.url, *(r.url for r in releases)]
         stack.enter_context(
             spawn(
                 agent_process(stable),
@@ -399,12 +401,12 @@ def rehearse(
                 walk = Walk(plan, context_for[release.hash], release, traffic, progress, options.time_scale)
                 outcome = walk.execute()
                 traffic.route(None, 0)
-            outcomes.append(outcome)
+            rehearsal.outcomes.append(outcome)
             if outcome.status == "promoted":
                 progress.emit(
                     "release", f"agent-rollouts release --env {options.env} --agent {options.agent}"
                 )
-                code, message = _git_cli(
+                code, message = _agent_rollouts(
                     [
                         "release",
                         "--repo",
@@ -420,8 +422,10 @@ def rehearse(
                 progress.emit("release", f"  {message.splitlines()[-1] if message else 'released'}")
                 if code != 0:
                     raise RuntimeError(f"release failed: {message}")
-        facts["sections"] = release_sections(prometheus_url, options.agent, stable, outcomes, progress)
-    return outcomes, progress, facts
+        rehearsal.sections = release_sections(
+            prometheus_url, options.agent, stable, rehearsal.outcomes, progress
+        )
+    return rehearsal
 
 
 def local_overrides(plan: RolloutPlan, judge_url: str, prometheus_url: str) -> dict[str, str]:
