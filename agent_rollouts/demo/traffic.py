@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-# (base_url, request index) -> HTTP status; the agents package supplies the real request.
+# (base_url, request index) -> HTTP status, 0 when no answer came back (agents.loadgen.send).
 Send = Callable[[str, int], int]
 
 
@@ -36,7 +36,7 @@ class TrafficSplitter:
         """(requests, failed requests) sent to one service so far."""
         with self._lock:
             sent = sum(n for (u, _), n in self.counts.items() if u == url)
-            failed = sum(n for (u, status), n in self.counts.items() if u == url and status >= 400)
+            failed = sum(n for (u, status), n in self.counts.items() if u == url and not 200 <= status < 400)
         return sent, failed
 
     def _claim(self) -> tuple[str, int, float]:
@@ -52,10 +52,7 @@ class TrafficSplitter:
             url, index, slot = self._claim()
             if self._stop.wait(max(0.0, slot - time.monotonic())):
                 return
-            try:
-                status = self._send(url, index)
-            except OSError:
-                status = 599  # connection refused or reset: the request failed
+            status = self._send(url, index)
             with self._lock:
                 self.counts[(url, status)] += 1
 
