@@ -14,6 +14,7 @@ KUBECONFORM_VERSION := v0.7.0
 ACTIONLINT_VERSION  := v1.7.12
 CHECKOV_VERSION     := 3.3.30
 DEBIAN_PACKAGES     := prometheus chromium fonts-dejavu-core
+APT_INSTALL         := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
 export PATH := $(BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export AGENT_ROLLOUTS_TOOLS := $(TOOLS)
@@ -58,7 +59,7 @@ CLUSTER_BIN   := $(TOOLS)/cluster/bin
 KWOK_VERSION  := v0.8.0
 
 cluster: python $(CLUSTER_BIN)/.built $(CLUSTER_BIN)/kwok $(TOOLS)/cluster/kwok-stages.yaml
-	@command -v etcd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server; }
+	@command -v etcd >/dev/null || { $(APT_INSTALL) etcd-server; }
 
 $(CLUSTER_BIN)/.built: tools/cluster/go.mod tools/cluster/go.sum
 	mkdir -p $(CLUSTER_BIN)
@@ -87,7 +88,7 @@ $(TOOLS)/checkov/bin/checkov:
 # promtool and prometheus come from Debian's package; chromium renders report pages in tests.
 debian-packages:
 	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v chromium >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
+	  $(APT_INSTALL) $(DEBIAN_PACKAGES); \
 	fi
 
 # Only what the rehearsal uses: Prometheus, and the validation `agent-rollouts release` runs.
