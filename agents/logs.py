@@ -12,7 +12,7 @@ trace_id_var: ContextVar[str | None] = ContextVar("trace_id", default=None)
 agent_name_var: ContextVar[str | None] = ContextVar("agent_name", default=None)
 
 # Fields a log call may pass through `extra=`, beyond the ones every line has.
-EXTRA_FIELDS = ("duration_ms", "status", "method", "path", "http_status", "client", "variant", "reason")
+EXTRA_FIELDS = ("duration_ms", "status", "method", "path", "http_status", "variant", "reason")
 
 
 class JsonFormatter(logging.Formatter):
