@@ -1,5 +1,6 @@
 """Liveness and readiness endpoints."""
 
+from agents_support import SECRET
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
@@ -9,8 +10,7 @@ from agents.settings import Settings
 
 
 def test_ready_only_between_start_up_and_shutdown() -> None:
-    settings = Settings(jwt_secret="health-test-secret-0123456789abcdef012345")
-    app = create_app("code-analysis", settings, CollectorRegistry(), LocalProvider())
+    app = create_app("code-analysis", Settings(jwt_secret=SECRET), CollectorRegistry(), LocalProvider())
     not_started = TestClient(app)  # without `with`, the lifespan has not run
     assert not_started.get("/ready").status_code == 503
     assert not_started.get("/health").json() == {"status": "ok"}
@@ -19,10 +19,8 @@ def test_ready_only_between_start_up_and_shutdown() -> None:
     assert not_started.get("/ready").status_code == 503
 
 
-def test_metrics_answers_at_the_exact_path_without_a_redirect() -> None:
-    settings = Settings(jwt_secret="health-test-secret-0123456789abcdef012345")
-    app = create_app("code-analysis", settings, CollectorRegistry(), LocalProvider())
-    with TestClient(app) as client:
+def test_metrics_answers_at_the_exact_path_without_a_redirect(make_client) -> None:
+    with make_client("code-analysis") as client:
         response = client.get("/metrics", follow_redirects=False)
     assert response.status_code == 200
     assert "agent_confidence_bucket" in response.text
