@@ -18,7 +18,8 @@ from agents.settings import ConfigError, Settings
 def run_agent(args: argparse.Namespace, env: Environment) -> int:
     """Serve one agent until interrupted."""
     try:
-        settings = Settings(variant=args.variant, seed=args.seed)
+        flags = {"variant": args.variant, "seed": args.seed}  # a flag beats AGENT_VARIANT / AGENT_SEED
+        settings = Settings(**{name: value for name, value in flags.items() if value is not None})
         app = create_app(args.name, settings, CollectorRegistry(), settings.build_provider())
     except ConfigError as exc:
         env.error(str(exc))
@@ -45,8 +46,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument(
         "--variant",
         choices=tuple(VARIANTS),
-        default="baseline",
-        help="local provider behaviour (default baseline)",
+        help="local provider behaviour (default AGENT_VARIANT, else baseline)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the local provider (default 0)")
+    parser.add_argument("--seed", type=int, help="seed of the local provider (default AGENT_SEED, else 0)")
     parser.set_defaults(handler=run_agent)
