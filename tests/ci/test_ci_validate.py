@@ -3,6 +3,7 @@ checkov) on deliberately good and broken fixtures: each failure names overlay, o
 
 import io
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ import pytest
 from agent_rollouts.cli import main
 from agent_rollouts.context import Environment
 from agent_rollouts.status import ExitStatus
-from agent_rollouts.tools import ToolMissing, find_tool
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "good" / "rollouts"
@@ -19,13 +19,10 @@ RULE_TESTS = GOOD / "monitoring" / "tests"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def tools() -> None:
-    """A missing tool fails these tests (as tests/conftest.py's require_tool does), never skips them."""
+def tools(require_tool: Callable[[str], str]) -> None:
+    """A missing tool fails these tests, never skips them."""
     for tool in ("kubectl", "kubeconform", "promtool", "checkov"):
-        try:
-            find_tool(tool)
-        except ToolMissing as exc:
-            pytest.fail(str(exc))
+        require_tool(tool)
 
 
 def validate(*argv: str) -> tuple[int, str, str]:

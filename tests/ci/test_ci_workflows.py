@@ -2,33 +2,25 @@
 
 import io
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 import yaml
 
 from agent_rollouts.catalog import AGENTS
 from agent_rollouts.cli import main
 from agent_rollouts.context import Environment
 from agent_rollouts.status import ExitStatus
-from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool
+from agent_rollouts.tools import REPO_ROOT
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
 
-def tool(name: str) -> str:
-    """A missing tool fails the test (as tests/conftest.py's require_tool does), never skips it."""
-    try:
-        return find_tool(name)
-    except ToolMissing as exc:
-        pytest.fail(str(exc))
-
-
-def test_workflows_pass_actionlint() -> None:
+def test_workflows_pass_actionlint(require_tool: Callable[[str], str]) -> None:
     files = sorted(WORKFLOWS.glob("*.yaml"))
     assert {f.name for f in files} >= {"ci.yaml", "release.yaml", "promote.yaml"}
     result = subprocess.run(
-        [tool("actionlint"), *map(str, files)], capture_output=True, text=True, cwd=REPO_ROOT
+        [require_tool("actionlint"), *map(str, files)], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -41,9 +33,9 @@ def test_prod_promotion_is_manual_and_gated_by_an_environment() -> None:
     assert promote["jobs"]["promote"]["environment"] == "${{ inputs.to }}"
 
 
-def test_the_repo_validates_clean(tmp_path: Path) -> None:
+def test_the_repo_validates_clean(tmp_path: Path, require_tool: Callable[[str], str]) -> None:
     for name in ("kubectl", "kubeconform", "promtool", "checkov"):
-        tool(name)
+        require_tool(name)
     out, err = io.StringIO(), io.StringIO()
     junit = tmp_path / "junit.xml"
     code = main(["validate", "--junit", str(junit)], Environment(stdout=out, stderr=err))
@@ -53,8 +45,8 @@ def test_the_repo_validates_clean(tmp_path: Path) -> None:
         assert f"rollouts/envs/prod/{agent}" in junit.read_text()
 
 
-def test_render_prints_the_dev_stack() -> None:
-    tool("kubectl")
+def test_render_prints_the_dev_stack(require_tool: Callable[[str], str]) -> None:
+    require_tool("kubectl")
     out, err = io.StringIO(), io.StringIO()
     assert main(["render"], Environment(stdout=out, stderr=err)) == ExitStatus.SUCCESS, err.getvalue()
     rollouts = [doc for doc in yaml.safe_load_all(out.getvalue()) if doc and doc["kind"] == "Rollout"]
