@@ -24,9 +24,6 @@ class Affected:
     all: bool
     files: list[str]
 
-    def as_json(self) -> dict[str, object]:
-        return {"agents": self.agents, "all": self.all, "files": self.files}
-
 
 def module(agent: str) -> str:
     """`code-analysis` -> `code_analysis`, the agent's module under `agents/`."""

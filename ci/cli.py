@@ -1,6 +1,7 @@
 """Subcommands `render`, `validate` and `affected`: manifests as CI sees them."""
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def _affected(args: argparse.Namespace, env: Environment) -> int:
     except AffectedError as exc:
         env.error(f"affected: {exc}")
         return ExitStatus.ERROR
-    print(json.dumps(result.as_json()), file=env.stdout)
+    print(json.dumps(dataclasses.asdict(result)), file=env.stdout)
     return ExitStatus.SUCCESS
 
 
