@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from webhook.scenarios import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
+from agents.metrics import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
 from webhook.stats.checks import (
     CHECKS,
     CONFIDENCE_LEVELS,

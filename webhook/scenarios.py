@@ -9,12 +9,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-# The metric contract's bucket bounds (agents emit exactly these).
-DURATION_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 30, 60,
-)  # fmt: skip
-CONFIDENCE_BUCKETS = (*(round(0.05 * i, 2) for i in range(1, 20)), 0.99, 1.0)
-COST_BUCKETS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1)
+from agents.metrics import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
 
 Sampler = Callable[[random.Random], float]
 
