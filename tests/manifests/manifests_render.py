@@ -1,5 +1,6 @@
 """Rendering helpers for the manifest tests: what users deploy is what these tests read."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ import yaml
 from ci.render import kustomize_build, output_name
 
 Doc = dict[str, Any]
+# `{{args.name}}` in an AnalysisTemplate, which Argo replaces with the arg's value.
+ARG_REFERENCE = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,12 @@
 """The rendered AnalysisTemplates: the judge through `web`, errors and latency through `prometheus`."""
 
-import re
-
 import pytest
-from manifests_render import Doc, Rendered
+from manifests_render import ARG_REFERENCE, Doc, Rendered
 
 from agent_rollouts.catalog import AGENTS
 
 JUDGE_URL = "http://agent-rollouts-judge.agent-rollouts.svc.cluster.local:8080/api/v1/judgements"
 ARGS_FROM_ROLLOUT = {"agent", "canary-hash", "baseline-hash", "namespace"}
-ARG_REFERENCE = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")
 
 
 def template(overlay: Rendered, agent: str, name: str) -> Doc:

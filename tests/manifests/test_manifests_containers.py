@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from manifests_render import Doc, Rendered
+from manifests_render import ARG_REFERENCE, Doc, Rendered
 
 from agent_rollouts.procs import LOOPBACK, free_port, spawn
 from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
@@ -26,7 +26,6 @@ SECRET_VALUES = {
     ("agent-rollouts-judge-token", "token"): "judge-token-for-tests-only",
 }
 VARIABLE = re.compile(r"\$\((\w+)\)")
-ARG_REFERENCE = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")
 
 
 def pod_and_container(doc: Doc) -> tuple[Doc, Doc]:

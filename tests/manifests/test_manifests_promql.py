@@ -7,13 +7,12 @@ evaluator of Argo conditions). No data must never pass: it is Inconclusive.
 
 import json
 import math
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from manifests_render import Doc, Rendered
+from manifests_render import ARG_REFERENCE, Doc, Rendered
 
 from agent_rollouts.demo.conditions import Phase, measurement_phase
 from agent_rollouts.prometheus import backfill, run_prometheus
@@ -21,7 +20,6 @@ from agent_rollouts.prometheus import backfill, run_prometheus
 START = 1_700_000_000  # a fixed past instant; Prometheus keeps backfilled data (retention 100y)
 END = START + 600
 NAMESPACE = "agents-test"
-ARG_REFERENCE = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")
 BUCKETS = (0.1, 0.2, 0.5, 1.0)
 
 
