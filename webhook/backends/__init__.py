@@ -3,11 +3,9 @@
 from collections.abc import Callable
 
 from webhook.backends.base import (
-    AmbiguousDataError,
     BackendError,
     BackendUnavailable,
     MetricsBackend,
-    NoDataError,
     PartialDataError,
     Point,
     Series,
@@ -15,11 +13,9 @@ from webhook.backends.base import (
 from webhook.backends.prometheus import PrometheusBackend
 
 __all__ = [
-    "AmbiguousDataError",
     "BackendError",
     "BackendUnavailable",
     "MetricsBackend",
-    "NoDataError",
     "PartialDataError",
     "Point",
     "Series",

@@ -23,14 +23,6 @@ class BackendUnavailable(BackendError):
     """The backend is unreachable, timed out, or answered with an error: the judge answers 503."""
 
 
-class NoDataError(BackendError):
-    """A query that must return data returned none."""
-
-
-class AmbiguousDataError(BackendError):
-    """A query that must return one series returned several."""
-
-
 class PartialDataError(BackendError):
     """The backend answered but warned that the data may be incomplete: never a basis for `pass`."""
 

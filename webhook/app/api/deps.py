@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes: settings, backend, judge config, auth and rate limiting."""
+"""Dependencies shared by the routes: backend, judge config, auth and rate limiting."""
 
 import hmac
 from typing import Annotated
@@ -11,11 +11,6 @@ from webhook.backends import MetricsBackend
 from webhook.judge import JudgeConfig
 
 bearer = HTTPBearer(auto_error=False, description="the token from AGENT_ROLLOUTS_TOKEN(_FILE)")
-
-
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def get_backend(request: Request) -> MetricsBackend:
@@ -54,6 +49,5 @@ def rate_limit(request: Request) -> None:
         )
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 BackendDep = Annotated[MetricsBackend, Depends(get_backend)]
 JudgeConfigDep = Annotated[JudgeConfig, Depends(get_judge_config)]
