@@ -25,9 +25,9 @@ def tools(require_tool: Callable[[str], str]) -> None:
         require_tool(tool)
 
 
-def validate(*argv: str) -> tuple[int, str, str]:
+def validate(*argv: str, rule_tests: Path = RULE_TESTS) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["validate", "--rule-tests", str(RULE_TESTS), *argv], Environment(stdout=out, stderr=err))
+    code = main(["validate", "--rule-tests", str(rule_tests), *argv], Environment(stdout=out, stderr=err))
     return code, out.getvalue(), err.getvalue()
 
 
@@ -115,21 +115,12 @@ def test_no_policy_skips_only_the_policy_scan() -> None:
 
 
 def test_an_alert_without_a_unit_test_fails(tmp_path: Path) -> None:
-    code, out, _ = main_with_rule_tests(tmp_path, str(GOOD / "envs" / "dev" / "demo-agent"))
+    code, out, _ = validate("--no-policy", str(GOOD / "envs" / "dev" / "demo-agent"), rule_tests=tmp_path)
     assert code == ExitStatus.ERROR
     assert (
         "Prometheus" in out
         and "alert DemoAgentDown has no promtool unit test naming demo-agent-alerts.rules.yaml" in out
     )
-
-
-def main_with_rule_tests(rule_tests: Path, *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        ["validate", "--no-policy", "--rule-tests", str(rule_tests), *argv],
-        Environment(stdout=out, stderr=err),
-    )
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_istio_route_and_subset_names_must_exist() -> None:
