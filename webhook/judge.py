@@ -18,6 +18,7 @@ from webhook.stats.checks import (
     CheckName,
     CheckOutcome,
     Levels,
+    Verdict,
     evaluate_check,
 )
 from webhook.stats.counters import first_timestamp, sum_increase
@@ -234,7 +235,7 @@ def _combine(
     score = round(100 * (len(by_verdict["pass"]) + 0.5 * len(by_verdict["inconclusive"])) / len(checks))
     if by_verdict["fail"]:
         first = by_verdict["fail"][0]
-        verdict = "fail"
+        verdict: Verdict = "fail"
         reason = (
             f"Canary is worse than the tolerance on {', '.join(by_verdict['fail'])}: {checks[first].reason}."
         )
@@ -251,8 +252,21 @@ def _combine(
             f"The canary is within tolerance on {', '.join(by_verdict['pass'])} after "
             f"{arms['canary'].requests:.0f} canary and {arms['baseline'].requests:.0f} baseline requests."
         )
+    return _judgement(request, config, start, end, verdict, score, reason, checks)
+
+
+def _judgement(
+    request: JudgementRequest,
+    config: JudgeConfig,
+    start: float,
+    end: float,
+    verdict: Verdict,
+    score: int,
+    reason: str,
+    checks: dict[str, CheckResult],
+) -> Judgement:
     return Judgement(
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         score=score,
         reason=reason,
         checks=checks,
@@ -268,18 +282,7 @@ def _combine(
 def _inconclusive(
     request: JudgementRequest, config: JudgeConfig, start: float, end: float, reason: str
 ) -> Evaluation:
-    judgement = Judgement(
-        verdict="inconclusive",
-        score=0,
-        reason=reason,
-        checks={},
-        report_url=report_url(request, config, end),
-        agent=request.agent,
-        canary=request.canary,
-        baseline=request.baseline,
-        namespace=request.namespace,
-        window=Window(start=start, end=end),
-    )
+    judgement = _judgement(request, config, start, end, "inconclusive", 0, reason, {})
     return Evaluation(request, start, end, judgement)
 
 
