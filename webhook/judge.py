@@ -129,11 +129,13 @@ def evaluate(
         if not any(s.points for s in series[(arm, REQUESTS)]):
             return _missing(request, config, start, end, arm, selectors[arm])
     arms = {arm: _arm_counts(series, arm, start, end) for arm in ARMS}
-    outcomes = [_evaluate(check, request, arms, config) for check in request.selected_checks()]
+    levels = _levels(request, config)
+    outcomes = [
+        evaluate_check(check, arms["canary"], arms["baseline"], _tolerance(check, request), levels)
+        for check in request.selected_checks()
+    ]
     checks: dict[str, CheckResult] = {
-        o.name: _check_result(
-            o, request, config, [q for (_, m), q in queries.items() if m in METRICS[o.name]]
-        )
+        o.name: _check_result(o, levels, [q for (_, m), q in queries.items() if m in METRICS[o.name]])
         for o in outcomes
     }
     judgement = _combine(request, config, start, end, checks, arms)
@@ -179,18 +181,7 @@ def _levels(request: JudgementRequest, config: JudgeConfig) -> Levels:
     return Levels(config.alpha_fail / k, config.alpha_pass / k, config.min_requests)
 
 
-def _evaluate(
-    check: CheckName, request: JudgementRequest, arms: dict[str, ArmCounts], config: JudgeConfig
-) -> CheckOutcome:
-    return evaluate_check(
-        check, arms["canary"], arms["baseline"], _tolerance(check, request), _levels(request, config)
-    )
-
-
-def _check_result(
-    outcome: CheckOutcome, request: JudgementRequest, config: JudgeConfig, promql: Sequence[str]
-) -> CheckResult:
-    levels = _levels(request, config)
+def _check_result(outcome: CheckOutcome, levels: Levels, promql: Sequence[str]) -> CheckResult:
     return CheckResult(
         verdict=outcome.verdict,
         reason=outcome.reason,
