@@ -18,9 +18,10 @@ def _render(args: argparse.Namespace, env: Environment) -> int:
     """Render overlays to files under -o, or one environment's stack to stdout."""
     try:
         if args.output is None:
-            stack = render_stack(args.env or "dev")
+            stack_env = args.env or "dev"
+            stack = render_stack(stack_env)
             if not stack.strip():
-                env.error(f"render: no overlays for environment {args.env or 'dev'}")
+                env.error(f"render: no overlays for environment {stack_env}")
                 return ExitStatus.ERROR
             env.stdout.write(stack)
             return ExitStatus.SUCCESS
