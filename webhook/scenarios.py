@@ -54,8 +54,7 @@ def go_float(value: float) -> str:
     """Format a bucket bound the way Prometheus clients do (`1.0`, `0.05`, `+Inf`)."""
     if math.isinf(value):
         return "+Inf"
-    text = repr(float(value))
-    return text
+    return repr(float(value))
 
 
 class _Histogram:
@@ -115,12 +114,7 @@ def openmetrics(
 ) -> dict[str, list[str]]:
     """Sample lines per metric family, series created at zero at `start`, scraped every `step` s."""
     rng = random.Random(f"{agent}/{seed}")
-    families: dict[str, list[str]] = {
-        "agent_requests": [],
-        "agent_confidence": [],
-        "agent_request_cost_usd": [],
-    }
-    families["agent_duration_seconds"] = []
+    families: dict[str, list[str]] = {name: [] for name in TYPES}
     for arm in arms:
         pods = [
             _Pod(f'agent_name="{agent}",namespace="{namespace}",pod="{agent}-{arm.pod_hash}-{i}",'
