@@ -106,9 +106,11 @@ test: bootstrap lint typecheck
 	$(PY) -m pytest
 
 # Regenerate the checked-in rendered manifests that tests/manifests compares against.
+# Rendered apart first, so a failed render leaves the old files in place.
 golden: python
-	rm -rf tests/golden
-	$(PY) -m agent_rollouts render -o tests/golden
+	rm -rf $(TOOLS)/golden
+	$(PY) -m agent_rollouts render -o $(TOOLS)/golden
+	rm -rf tests/golden && mv $(TOOLS)/golden tests/golden
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .demo out
