@@ -12,7 +12,7 @@ from webhook.backends import MetricsBackend, Series
 from webhook.judge import CONFIDENCE, COST, COST_SUM, DURATION, REQUESTS, Evaluation
 from webhook.stats.checks import TAIL_QUANTILE
 from webhook.stats.counters import corrected, value_at
-from webhook.stats.histograms import Histogram
+from webhook.stats.histograms import Histogram, bucket_bound
 
 BINS = 24
 LOW_CONFIDENCE = 0.5
@@ -39,13 +39,6 @@ class _Cumulative:
         return sum(value_at(c, t) for c in self._series)
 
 
-def _le(series: Series) -> float:
-    try:
-        return float(series.labels.get("le", "nan"))
-    except ValueError:
-        return math.nan
-
-
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
@@ -59,7 +52,7 @@ def _over_time(
         chosen = [
             s
             for s in series.get((arm, metric), [])
-            if (status is None or s.labels.get("status") == status) and (le is None or _le(s) == le)
+            if (status is None or s.labels.get("status") == status) and (le is None or bucket_bound(s) == le)
         ]
         return _Cumulative(chosen)
 

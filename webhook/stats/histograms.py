@@ -62,16 +62,21 @@ class Histogram:
         return max(second - mid_mean**2, 0.0)
 
 
+def bucket_bound(series: Series) -> float:
+    """The `le` label of a `_bucket` series as a number; NaN when missing or malformed."""
+    try:
+        return float(series.labels.get("le", "nan"))
+    except ValueError:
+        return math.nan
+
+
 def from_series(
     buckets: Iterable[Series], start: float, end: float, sums: Iterable[Series] = ()
 ) -> Histogram:
     """Sum the `_bucket` series of all pods per `le` over (start, end] into one histogram."""
     by_bound: dict[float, list[Series]] = {}
     for series in buckets:
-        try:
-            bound = float(series.labels.get("le", "nan"))
-        except ValueError:
-            continue
+        bound = bucket_bound(series)
         if not math.isnan(bound):
             by_bound.setdefault(bound, []).append(series)
     counts = {bound: sum_increase(group, start, end) for bound, group in by_bound.items()}
