@@ -2,12 +2,12 @@
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from webhook_support import DURATION, SCENARIOS, STEP, require_tool
+from webhook_support import DURATION, SCENARIOS, STEP
 
 from agent_rollouts.prometheus import backfill, run_prometheus
 from webhook.scenarios import openmetrics, render
@@ -22,7 +22,9 @@ class Backfilled:
 
 
 @pytest.fixture(scope="session")
-def backfilled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfilled]:
+def backfilled(
+    tmp_path_factory: pytest.TempPathFactory, require_tool: Callable[[str], str]
+) -> Iterator[Backfilled]:
     """A real Prometheus holding every scenario, 30 minutes ending three hours ago."""
     require_tool("promtool")
     require_tool("prometheus")

@@ -4,10 +4,9 @@ import io
 import json
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-
-from webhook_support import require_tool
 
 from agent_rollouts.cli import main
 from agent_rollouts.context import Environment
@@ -45,7 +44,7 @@ def judge(prometheus: str, canary: str, *checks: str) -> tuple[int, dict[str, ob
     return code, json.loads(out.getvalue()) if out.getvalue() else {}
 
 
-def test_judge_tells_live_canaries_apart(tmp_path: Path) -> None:
+def test_judge_tells_live_canaries_apart(tmp_path: Path, require_tool: Callable[[str], str]) -> None:
     require_tool("prometheus")
     ports = {pod_hash: free_port() for pod_hash in PODS}
     env = {"AGENT_JWT_SECRET": SECRET, "AGENT_JWT_SECRET_FILE": ""}

@@ -3,13 +3,13 @@
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
-from webhook_support import SCENARIOS, body, client, require_tool
+from webhook_support import SCENARIOS, body, client
 
 from agent_rollouts.procs import LOOPBACK, free_port, spawn
 from agent_rollouts.prometheus import backfill, scrape_config
@@ -19,12 +19,12 @@ DURATION = 600
 
 
 @contextmanager
-def prometheus_on(port: int, workdir: Path) -> Iterator[None]:
+def prometheus_on(prometheus: str, port: int, workdir: Path) -> Iterator[None]:
     """Prometheus on a fixed port, so the judge's URL stays valid across a restart."""
     config = workdir / "prometheus.yml"
     config.write_text(yaml.safe_dump(scrape_config([], "1s")))
     argv = [
-        require_tool("prometheus"),
+        prometheus,
         f"--config.file={config}",
         f"--storage.tsdb.path={workdir / 'data'}",
         f"--web.listen-address={LOOPBACK}:{port}",
@@ -37,8 +37,9 @@ def prometheus_on(port: int, workdir: Path) -> Iterator[None]:
         yield
 
 
-def test_prometheus_outage_is_503_then_recovers(tmp_path: Path) -> None:
+def test_prometheus_outage_is_503_then_recovers(tmp_path: Path, require_tool: Callable[[str], str]) -> None:
     require_tool("promtool")
+    prometheus = require_tool("prometheus")
     end = math.floor((time.time() - 3 * 3600) / 60) * 60
     backfill(
         render([openmetrics("no-change", SCENARIOS["no-change"], start=end - DURATION, duration=DURATION)]),
@@ -49,7 +50,7 @@ def test_prometheus_outage_is_503_then_recovers(tmp_path: Path) -> None:
     url = f"http://{LOOPBACK}:{port}"
     request = body("no-change", end)
     with client(url, cache_ttl=0) as api:
-        with prometheus_on(port, tmp_path):
+        with prometheus_on(prometheus, port, tmp_path):
             before = api.post("/api/v1/judgements", json=request)
             assert before.status_code == 200 and before.json()["verdict"] in ("pass", "inconclusive")
             assert api.get("/readyz").status_code == 200
@@ -58,7 +59,7 @@ def test_prometheus_outage_is_503_then_recovers(tmp_path: Path) -> None:
         assert "unreachable" in down.json()["detail"]
         assert api.get("/readyz").status_code == 503
         assert api.get("/healthz").status_code == 200  # alive, just not ready
-        with prometheus_on(port, tmp_path):
+        with prometheus_on(prometheus, port, tmp_path):
             after = api.post("/api/v1/judgements", json=request)
             assert after.status_code == 200
             assert after.json()["verdict"] == before.json()["verdict"]

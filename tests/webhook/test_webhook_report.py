@@ -1,10 +1,11 @@
 """Report pages: HTML with server-side SVG charts, rendered offline by a real headless Chromium."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from browser_support import screenshot
 from conftest import Backfilled
-from webhook_support import BASELINE, CANARY, client, require_tool
+from webhook_support import BASELINE, CANARY, client
 
 
 def report_path(backfilled: Backfilled, agent: str) -> str:
@@ -55,7 +56,9 @@ def test_index_lists_the_agents_hashes(backfilled: Backfilled) -> None:
     assert f"canary={CANARY}&amp;baseline={BASELINE}" in page.text
 
 
-def test_report_screenshot_has_charts(backfilled: Backfilled, tmp_path: Path) -> None:
+def test_report_screenshot_has_charts(
+    backfilled: Backfilled, tmp_path: Path, require_tool: Callable[[str], str]
+) -> None:
     """Chromium renders the saved page offline; the chart area must not be blank."""
     require_tool("chromium")
     with client(backfilled.url) as api:

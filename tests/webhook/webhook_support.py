@@ -1,9 +1,7 @@
 """Scenarios and helpers shared by the judge's tests."""
 
-import pytest
 from fastapi.testclient import TestClient
 
-from agent_rollouts.tools import ToolMissing, find_tool
 from webhook.app.core.config import Settings
 from webhook.app.main import create_app
 from webhook.scenarios import Arm, beta, lognormal, mixture
@@ -44,14 +42,6 @@ SCENARIOS: dict[str, list[Arm]] = {
     ],
     "low-traffic": [Arm(CANARY, 0.01), BASE],
 }
-
-
-def require_tool(name: str) -> str:
-    """A pinned tool's path; a missing tool fails the test (as in tests/conftest.py)."""
-    try:
-        return find_tool(name)
-    except ToolMissing as exc:
-        pytest.fail(str(exc))
 
 
 def settings(url: str, **overrides: object) -> Settings:
