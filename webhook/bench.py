@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from agents.metrics import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
+from webhook.judge import JudgeConfig
 from webhook.stats.checks import (
     CHECKS,
     CONFIDENCE_LEVELS,
@@ -38,7 +39,8 @@ INTERVAL_S = 60
 LOOKS = 30  # Argo asks every minute for half an hour
 TOTAL_RATE = 2.0  # default requests per second over canary and stable pods
 WEIGHTS = (0.10, 0.25, 0.50)
-ALPHA_FAIL, ALPHA_PASS = 0.01, 0.05
+JUDGE_DEFAULTS = JudgeConfig()
+ALPHA_FAIL, ALPHA_PASS = JUDGE_DEFAULTS.alpha_fail, JUDGE_DEFAULTS.alpha_pass
 BASE_FAILURE = 0.005
 MC_DRAWS = 400_000
 
@@ -189,13 +191,12 @@ class Tally:
 
 Judge = Callable[[Tally, Tally], str]
 
-LEVELS = Levels(ALPHA_FAIL / len(CHECKS), ALPHA_PASS / len(CHECKS), 30)
-TOLERANCES = DEFAULT_TOLERANCES
+LEVELS = Levels(ALPHA_FAIL / len(CHECKS), ALPHA_PASS / len(CHECKS), JUDGE_DEFAULTS.min_requests)
 
 
 def ours(canary: Tally, baseline: Tally) -> str:
     c, b = canary.counts(), baseline.counts()
-    verdicts = [evaluate_check(name, c, b, TOLERANCES[name], LEVELS).verdict for name in CHECKS]
+    verdicts = [evaluate_check(name, c, b, DEFAULT_TOLERANCES[name], LEVELS).verdict for name in CHECKS]
     if "fail" in verdicts:
         return "fail"
     return "pass" if all(v == "pass" for v in verdicts) else "wait"
@@ -296,17 +297,19 @@ def _measures(arm: Arm, base: Arm) -> list[tuple[float, float]]:
     """(effect, tolerance) of every measure the judge compares, oriented so larger is worse."""
     conf, base_conf = arm.confidence, base.confidence
     mean_conf = float((conf.p * conf.mean).sum())
-    out = [(float((base_conf.p * base_conf.mean).sum()) - mean_conf, TOLERANCES["confidence"])]
+    out = [(float((base_conf.p * base_conf.mean).sum()) - mean_conf, DEFAULT_TOLERANCES["confidence"])]
     for level in CONFIDENCE_LEVELS:
         upto = CONFIDENCE_BUCKETS.index(level) + 1
         base_share = float(base_conf.p[:upto].sum())
         if base_share <= LOW_TAIL_SHARE:
-            out.append((float(conf.p[:upto].sum()) - base_share, TOLERANCES["confidence"]))
+            out.append((float(conf.p[:upto].sum()) - base_share, DEFAULT_TOLERANCES["confidence"]))
     base_cost = float((base.cost.p * base.cost.mean).sum())
-    out.append((float((arm.cost.p * arm.cost.mean).sum()) / base_cost - 1, TOLERANCES["cost"]))
-    out.append((arm.failure - base.failure, TOLERANCES["errors"]))
+    out.append((float((arm.cost.p * arm.cost.mean).sum()) / base_cost - 1, DEFAULT_TOLERANCES["cost"]))
+    out.append((arm.failure - base.failure, DEFAULT_TOLERANCES["errors"]))
     tail = int(np.searchsorted(np.cumsum(base.duration.p), TAIL_QUANTILE)) + 1
-    out.append((float(arm.duration.p[tail:].sum() - base.duration.p[tail:].sum()), TOLERANCES["latency"]))
+    out.append(
+        (float(arm.duration.p[tail:].sum() - base.duration.p[tail:].sum()), DEFAULT_TOLERANCES["latency"])
+    )
     return out
 
 
