@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from agent_rollouts.context import Environment
 from agent_rollouts.status import ExitStatus
+from webhook.app.core.config import Settings
 from webhook.backends import BackendUnavailable, create_backend
 from webhook.judge import InputError, JudgeConfig, judge
 from webhook.models import Judgement, JudgementRequest
@@ -18,7 +19,6 @@ EXIT_BY_VERDICT = {
     "fail": ExitStatus.VERDICT_FAIL,
     "inconclusive": ExitStatus.VERDICT_INCONCLUSIVE,
 }
-DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -84,7 +84,6 @@ def run_serve(args: argparse.Namespace, env: Environment) -> int:
     """Run the judge service until interrupted."""
     import uvicorn
 
-    from webhook.app.core.config import Settings
     from webhook.app.main import create_app
 
     overrides = {
@@ -114,7 +113,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     judge_cmd.add_argument(
         "--prometheus-url",
-        default=_env("PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL),
+        default=_env("PROMETHEUS_URL", Settings.model_fields["prometheus_url"].default),
         help="env AGENT_ROLLOUTS_PROMETHEUS_URL",
     )
     judge_cmd.add_argument("--agent", required=True, help="the agent_name label")
