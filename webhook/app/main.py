@@ -8,9 +8,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from agents.ratelimit import RateLimiter
 from webhook.app.api.routes import health, judgements, reports
 from webhook.app.core.config import Settings
-from webhook.app.core.limits import BodyLimit, RateLimiter
+from webhook.app.core.limits import BodyLimit
 from webhook.app.core.metrics import create_metrics
 from webhook.backends import BackendUnavailable, MetricsBackend, create_backend
 from webhook.judge import InputError
@@ -34,7 +35,9 @@ def create_app(settings: Settings | None = None, backend: MetricsBackend | None 
         timeout=settings.query_timeout,
         cache_ttl=settings.cache_ttl,
     )
-    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    # A bucket per client address: a minute's requests as the burst, refilled continuously.
+    per_minute = settings.rate_limit_per_minute
+    app.state.limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
     app.state.metrics = create_metrics()
     app.include_router(judgements.router)
     app.include_router(reports.router)

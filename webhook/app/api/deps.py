@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agents.ratelimit import retry_after_header
 from webhook.app.core.config import Settings
 from webhook.backends import MetricsBackend
 from webhook.judge import JudgeConfig
@@ -41,11 +42,12 @@ def require_token(
 def rate_limit(request: Request) -> None:
     """429 when this client has used up its requests for now."""
     client = request.client.host if request.client else "unknown"
-    if not request.app.state.limiter.allow(client):
+    wait = request.app.state.limiter.acquire(client)
+    if wait:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail="rate limited, retry later",
-            headers={"Retry-After": "1"},
+            headers={"Retry-After": retry_after_header(wait)},
         )
 
 

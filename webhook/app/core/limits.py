@@ -1,33 +1,8 @@
-"""Request-size and request-rate limits, kept in memory per replica."""
+"""The request-size limit (the request-rate limit is the agents' `agents.ratelimit.RateLimiter`)."""
 
 import json
-import threading
-import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class RateLimiter:
-    """A token bucket per client address: `per_minute` requests, refilled continuously."""
-
-    MAX_CLIENTS = 10_000
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.refill_per_second = per_minute / 60.0
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            tokens, updated = self._buckets.get(client, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - updated) * self.refill_per_second)
-            if len(self._buckets) >= self.MAX_CLIENTS and client not in self._buckets:
-                self._buckets.clear()  # crude bound on memory; a burst of new clients resets everyone
-            allowed = tokens >= 1
-            self._buckets[client] = (tokens - 1 if allowed else tokens, now)
-            return allowed
 
 
 class BodyLimit:
