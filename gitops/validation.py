@@ -1,11 +1,11 @@
 """Render an environment folder with kustomize and validate the result before anything is committed."""
 
 import hashlib
-import subprocess
 import tempfile
 from pathlib import Path
 
-from agent_rollouts.tools import ToolMissing, find_tool
+from agent_rollouts.tools import ToolMissing
+from ci.render import RenderError, kustomize_build
 from gitops.errors import GitopsError
 from gitops.git import last_line
 
@@ -13,13 +13,11 @@ from gitops.git import last_line
 def render(folder: Path, label: str) -> str:
     """`kubectl kustomize` of one folder; `label` names it in errors (a path inside the envs repo)."""
     try:
-        kubectl = find_tool("kubectl")
+        return kustomize_build(folder)
     except ToolMissing as exc:
         raise GitopsError(str(exc)) from exc
-    result = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise GitopsError(f"{label}: kustomize build failed: {last_line(result.stderr)}")
-    return result.stdout
+    except RenderError as exc:
+        raise GitopsError(f"{label}: kustomize build failed: {last_line(exc.reason)}") from exc
 
 
 class Validator:
