@@ -205,6 +205,11 @@ def _write_env_folder(checkout: Path, env: str, name: str, pin: ImageRef | None)
     write_file(folder / "README.md", render_template("envs-README.md.j2", **values))
 
 
+def _grafana_link(settings: Settings, env: str) -> str:
+    """The platform's canary dashboard, filtered to the environment's namespace."""
+    return f"{settings.grafana_url}{GRAFANA_DASHBOARD_PATH}?var-namespace={namespace(env)}"
+
+
 def _write_variant(checkout: Path, env: str, settings: Settings) -> None:
     """Create the variant's files that are missing; existing ones are the user's and stay as they are."""
     folder = checkout / layout.VARIANTS_DIR / env
@@ -212,7 +217,7 @@ def _write_variant(checkout: Path, env: str, settings: Settings) -> None:
         "env": env,
         "settings": settings,
         "env_label": ENV_LABEL,
-        "grafana_link": f"{settings.grafana_url}{GRAFANA_DASHBOARD_PATH}?var-namespace={namespace(env)}",
+        "grafana_link": _grafana_link(settings, env),
         "rollout_triggers": ROLLOUT_TRIGGERS,
     }
     for file, template in (
@@ -254,8 +259,7 @@ def _write_argocd(checkout: Path, settings: Settings) -> None:
             env=env,
             namespace=namespace(env),
             automated=env in AUTOMATED_ENVS,
-            grafana_app_link=f"{settings.grafana_url}{GRAFANA_DASHBOARD_PATH}?var-namespace={namespace(env)}"
-            "&var-agent={{ .path.basename }}",
+            grafana_app_link=_grafana_link(settings, env) + "&var-agent={{ .path.basename }}",
             # The platform folder has no agent: link to all reports.
             judge_app_link=f"{settings.judge_url}/reports"
             '{{ if ne .path.basename "' + layout.PLATFORM_DIR + '" }}?agent={{ .path.basename }}{{ end }}',
