@@ -21,6 +21,7 @@ import yaml
 from agent_rollouts.catalog import AGENTS, image_repository
 from gitops import layout
 from gitops.generate import Platform
+from gitops.git import git
 from gitops.images import parse_image, set_pin
 from gitops.validation import Validator
 from gitops.writer import Options, RetryPolicy, bootstrap, release
@@ -35,24 +36,20 @@ def _image(agent: str) -> str:
     return f"{image_repository(agent)}@sha256:{n:064x}"
 
 
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
-
-
 def by_hand(remote: Path, env: str, agent: str, image: str) -> None:
     """The floor: the same pin edit committed and pushed with the git CLI, retried until it lands."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        _git(work, "clone", "--quiet", "--branch", "main", str(remote), ".")
+        git(work, "clone", "--quiet", "--branch", "main", str(remote), ".", check=False)
         while True:
             path = work / layout.pin_file(env, agent)
             data = set_pin(agent, yaml.safe_load(path.read_text()), parse_image(image))
             path.write_text(yaml.safe_dump(data, sort_keys=False))
-            _git(work, "commit", "--quiet", "-am", f"release({env}): {agent}")
-            if _git(work, "push", "--quiet", "origin", "HEAD:main").returncode == 0:
+            git(work, "commit", "--quiet", "-am", f"release({env}): {agent}", check=False)
+            if git(work, "push", "--quiet", "origin", "HEAD:main", check=False).returncode == 0:
                 return
-            _git(work, "fetch", "--quiet", "origin", "main")
-            _git(work, "reset", "--quiet", "--hard", "FETCH_HEAD")
+            git(work, "fetch", "--quiet", "origin", "main", check=False)
+            git(work, "reset", "--quiet", "--hard", "FETCH_HEAD", check=False)
 
 
 def with_writer(remote: Path, env: str, agent: str, image: str) -> None:
