@@ -23,7 +23,7 @@ import yaml
 from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, namespace
 from agent_rollouts.procs import LOOPBACK, free_port, spawn
 from agent_rollouts.prometheus import backfill, run_prometheus
-from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool
+from agent_rollouts.tools import REPO_ROOT
 from ci.render import EXAMPLES, kustomize_build, overlays
 from webhook.scenarios import Arm, beta, lognormal, mixture, openmetrics, render
 
@@ -58,14 +58,6 @@ SHIPPED = sorted(
 Phases = dict[str, str]  # shipped template name -> measurement phase
 
 
-def require_tool(name: str) -> str:
-    """A tool `make bootstrap` installs; a missing one fails the test."""
-    try:
-        return find_tool(name)
-    except ToolMissing as exc:
-        pytest.fail(f"{exc} (run `make tools`)")
-
-
 @dataclass(frozen=True)
 class Stack:
     prometheus_url: str
@@ -73,10 +65,17 @@ class Stack:
     token_file: Path
     manifests: Path
     workdir: Path
+    harness: str
 
 
 @pytest.fixture(scope="module")
-def rendered() -> list[dict[str, Any]]:
+def harness(require_tool: Callable[[str], str]) -> str:
+    """The Go harness `make tools` builds."""
+    return require_tool("argo-conformance")
+
+
+@pytest.fixture(scope="module")
+def rendered(require_tool: Callable[[str], str]) -> list[dict[str, Any]]:
     """The documents `agent-rollouts render` writes for one agent in dev."""
     require_tool("kubectl")
     text = kustomize_build(REPO_ROOT / "rollouts" / "envs" / ENV / AGENT)
@@ -84,7 +83,12 @@ def rendered() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, rendered: list[dict[str, Any]]) -> Iterator[Stack]:
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    rendered: list[dict[str, Any]],
+    harness: str,
+    require_tool: Callable[[str], str],
+) -> Iterator[Stack]:
     """Prometheus holding every scenario up to now, and the judge service reading it."""
     require_tool("promtool")
     require_tool("prometheus")
@@ -105,7 +109,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, rendered: list[dict[str, Any
         run_prometheus(workdir, data_dir=workdir / "data") as prometheus_url,
         serve_judge(prometheus_url, token_file, workdir) as judge_url,
     ):
-        yield Stack(prometheus_url, judge_url, token_file, manifests, workdir)
+        yield Stack(prometheus_url, judge_url, token_file, manifests, workdir, harness)
 
 
 @contextmanager
@@ -142,11 +146,11 @@ def secret_refs(docs: list[dict[str, Any]]) -> set[str]:
 
 
 def run_harness(
-    manifests: Path, canary: str, *, judge_url: str, prometheus_url: str, token_file: Path
+    harness: str, manifests: Path, canary: str, *, judge_url: str, prometheus_url: str, token_file: Path
 ) -> subprocess.CompletedProcess[str]:
     docs = list(yaml.safe_load_all(manifests.read_text()))
     argv = [
-        require_tool("argo-conformance"),
+        harness,
         f"--manifests={manifests}",
         f"--canary-hash={canary}",
         f"--stable-hash={STABLE}",
@@ -159,6 +163,7 @@ def run_harness(
 
 def harness_result(stack: Stack, scenario: str, manifests: Path | None = None) -> dict[str, Any]:
     done = run_harness(
+        stack.harness,
         manifests or stack.manifests,
         CANARIES[scenario].pod_hash,
         judge_url=stack.judge_url,
@@ -230,6 +235,7 @@ def test_prometheus_down_is_an_error_never_a_pass(stack: Stack) -> None:
     dead = f"http://{LOOPBACK}:{free_port()}"
     with serve_judge(dead, stack.token_file, stack.workdir) as judge_url:
         done = run_harness(
+            stack.harness,
             stack.manifests,
             CANARIES["no-change"].pod_hash,
             judge_url=judge_url,
@@ -246,6 +252,7 @@ def test_wrong_token_is_an_error(stack: Stack, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong-token"
     wrong.write_text("not-the-token")
     done = run_harness(
+        stack.harness,
         stack.manifests,
         CANARIES["no-change"].pod_hash,
         judge_url=stack.judge_url,
@@ -341,6 +348,7 @@ def test_unknown_field_fails_strict_decoding(stack: Stack, rendered: list[dict[s
 
     manifests = broken(stack, rendered, "unknown-field", mutate)
     done = run_harness(
+        stack.harness,
         manifests,
         STABLE,
         judge_url=stack.judge_url,
@@ -353,9 +361,8 @@ def test_unknown_field_fails_strict_decoding(stack: Stack, rendered: list[dict[s
 
 
 def test_harness_refuses_unknown_args_and_missing_secrets(stack: Stack, tmp_path: Path) -> None:
-    harness = require_tool("argo-conformance")
     base = [
-        harness,
+        stack.harness,
         f"--manifests={stack.manifests}",
         f"--arg=judge-url={stack.judge_url}",
         f"--arg=prometheus-address={stack.prometheus_url}",
@@ -379,14 +386,16 @@ def shipped_name(template_name: str) -> str:
     return matches[0]
 
 
-def unreachable_phases(overlay: Path, workdir: Path) -> Phases:
+def unreachable_phases(harness: str, overlay: Path, workdir: Path) -> Phases:
     """Run an overlay's analyses with nothing listening at the judge's or Prometheus' address."""
     dead = f"http://{LOOPBACK}:{free_port()}"
     token_file = workdir / "token"
     token_file.write_text(TOKEN)
     manifests = workdir / f"{overlay.parent.name}-{overlay.name}.yaml"
     manifests.write_text(kustomize_build(overlay))
-    done = run_harness(manifests, "canary0001", judge_url=dead, prometheus_url=dead, token_file=token_file)
+    done = run_harness(
+        harness, manifests, "canary0001", judge_url=dead, prometheus_url=dead, token_file=token_file
+    )
     assert done.returncode == 0, f"{overlay}: {done.stderr}"
     measured: Phases = {}
     for run in json.loads(done.stdout)["runs"]:
@@ -397,21 +406,25 @@ def unreachable_phases(overlay: Path, workdir: Path) -> Phases:
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_every_agent_overlay_builds_its_analysis_runs(env: str, tmp_path: Path) -> None:
+def test_every_agent_overlay_builds_its_analysis_runs(
+    env: str, tmp_path: Path, harness: str, require_tool: Callable[[str], str]
+) -> None:
     """Every agent in every environment: Argo resolves all args and runs every shipped template."""
     require_tool("kubectl")
     agent_overlays = [overlay for overlay in overlays(env=env) if overlay.name in AGENTS]
     assert sorted(overlay.name for overlay in agent_overlays) == sorted(AGENTS)
     for overlay in agent_overlays:
         # Nothing answers, so every measurement is an Error: no pass without data.
-        assert unreachable_phases(overlay, tmp_path) == dict.fromkeys(SHIPPED, "Error"), overlay
+        assert unreachable_phases(harness, overlay, tmp_path) == dict.fromkeys(SHIPPED, "Error"), overlay
 
 
-def test_example_overlays_build_their_analysis_runs(tmp_path: Path) -> None:
+def test_example_overlays_build_their_analysis_runs(
+    tmp_path: Path, harness: str, require_tool: Callable[[str], str]
+) -> None:
     """The examples (replica-weighted canary, blue-green pre/post-promotion) resolve too."""
     require_tool("kubectl")
     examples = [overlay for overlay in overlays() if overlay.parent.name == EXAMPLES]
     assert examples
     for overlay in examples:
-        measured = unreachable_phases(overlay, tmp_path)
+        measured = unreachable_phases(harness, overlay, tmp_path)
         assert measured and set(measured.values()) == {"Error"}, overlay
