@@ -29,7 +29,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from agent_rollouts.catalog import image_repository
+from agent_rollouts import catalog
 from agent_rollouts.cluster import State, cluster_binary, kubectl, stop_all, up
 from agent_rollouts.procs import LOOPBACK, free_port, spawn
 from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
@@ -41,6 +41,7 @@ from webhook.scenarios import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 AGENT = "data-standardization"
+DEV, PROD = catalog.namespace("dev"), catalog.namespace("prod")
 ROLLOUT = f"{AGENT}-agent"
 EXAMPLE = REPO_ROOT / "rollouts" / "examples" / "replica-weighted"
 PROD_LIKE_COMPONENTS = ("components/prod",)  # prod's steps and gate, without the Istio component
@@ -149,8 +150,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, traffic: tuple[Traffic, str]
             judge += ["--token-file", str(token_file), "--host", LOOPBACK, "--port", str(port)]
             with spawn(judge, log=workdir / "judge.log", ready_url=f"http://{LOOPBACK}:{port}/readyz"):
                 stack = Stack(state, f"http://{LOOPBACK}:{port}/api/v1/judgements", prometheus_url, workdir)
-                for namespace in ("agents-dev", "agents-prod"):
-                    create_namespace(state, namespace, token)
+                for name in (DEV, PROD):
+                    create_namespace(state, name, token)
                 yield stack
     finally:
         stop_all(state)
@@ -184,7 +185,7 @@ def release_manifests(stack: Stack, overlay: Path, release: int) -> str:
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [relative(overlay, folder)],
-        "images": [{"name": image_repository(AGENT), "digest": digest(release)}],
+        "images": [{"name": catalog.image_repository(AGENT), "digest": digest(release)}],
     }
     (folder / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     docs = [doc for doc in yaml.safe_load_all(kustomize_build(folder)) if doc]
@@ -198,7 +199,7 @@ def prod_like_overlay(stack: Stack) -> Path:
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "namespace": "agents-prod",
+        "namespace": PROD,
         "resources": [relative(REPO_ROOT / "rollouts" / "agents" / AGENT, folder)],
         "components": [relative(REPO_ROOT / "rollouts" / c, folder) for c in PROD_LIKE_COMPONENTS],
     }
@@ -336,7 +337,7 @@ def plugin(stack: Stack, *args: str) -> str:
 def test_canary_walks_its_steps_with_the_judge_then_a_regression_aborts(
     stack: Stack, traffic: tuple[Traffic, str]
 ) -> None:
-    namespace = "agents-dev"
+    namespace = DEV
     feed = traffic[0]
     deploy_first(stack, EXAMPLE, namespace, feed)
     steps = rollout(stack, namespace)["spec"]["strategy"]["canary"]["steps"]
@@ -387,7 +388,7 @@ def test_canary_walks_its_steps_with_the_judge_then_a_regression_aborts(
 def test_prod_gate_waits_for_promote_and_abort_returns_to_stable(
     stack: Stack, traffic: tuple[Traffic, str]
 ) -> None:
-    namespace = "agents-prod"
+    namespace = PROD
     feed = traffic[0]
     overlay = prod_like_overlay(stack)
     deploy_first(stack, overlay, namespace, feed)
