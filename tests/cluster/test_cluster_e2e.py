@@ -304,6 +304,18 @@ def release(stack: Stack, overlay: Path, number: int, namespace: str, traffic: T
     return canary
 
 
+def wait_for_all_on_stable(stack: Stack, namespace: str, stable: str, aborted: str, what: str) -> None:
+    """Every replica back on `stable`, none left on the `aborted` canary."""
+    wait_for(
+        what,
+        lambda: (
+            replica_counts(stack, namespace).get(aborted) == 0
+            and replica_counts(stack, namespace).get(stable) == REPLICAS
+        ),
+        timeout=90,
+    )
+
+
 def analysis_runs(stack: Stack, namespace: str, pod_hash: str) -> list[dict[str, Any]]:
     runs = get(stack, namespace, "analysisruns")["items"]
     return [r for r in runs if r["metadata"]["labels"].get("rollouts-pod-template-hash") == pod_hash]
@@ -375,14 +387,7 @@ def test_canary_walks_its_steps_with_the_judge_then_a_regression_aborts(
     assert status["stableRS"] == canary
     failed = [r for r in analysis_runs(stack, namespace, regressed) if r["status"]["phase"] == "Failed"]
     assert failed and "fail" in judge_verdicts(failed[0])
-    wait_for(
-        "traffic back on the stable ReplicaSet",
-        lambda: (
-            replica_counts(stack, namespace).get(regressed) == 0
-            and replica_counts(stack, namespace).get(canary) == REPLICAS
-        ),
-        timeout=90,
-    )
+    wait_for_all_on_stable(stack, namespace, canary, regressed, "traffic back on the stable ReplicaSet")
 
 
 def test_prod_gate_waits_for_promote_and_abort_returns_to_stable(
@@ -415,13 +420,6 @@ def test_prod_gate_waits_for_promote_and_abort_returns_to_stable(
     aborting = release(stack, overlay, 3, namespace, feed, HEALTHY)
     wait_for("the next canary's pods", lambda: replica_counts(stack, namespace).get(aborting, 0) >= 1)
     plugin(stack, "abort", ROLLOUT, "-n", namespace)
-    wait_for(
-        "abort to return every replica to stable",
-        lambda: (
-            replica_counts(stack, namespace).get(aborting) == 0
-            and replica_counts(stack, namespace).get(canary) == REPLICAS
-        ),
-        timeout=90,
-    )
+    wait_for_all_on_stable(stack, namespace, canary, aborting, "abort to return every replica to stable")
     status = rollout(stack, namespace)["status"]
     assert status["abort"] and status["stableRS"] == canary
