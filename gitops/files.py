@@ -2,10 +2,12 @@
 
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+
+from gitops.errors import GitopsError
 
 
 def write_file(path: Path, text: str) -> None:
@@ -21,10 +23,18 @@ def write_file(path: Path, text: str) -> None:
         raise
 
 
-def load_yaml(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text())
+def load_yaml(checkout: Path, relative: PurePosixPath) -> dict[str, Any]:
+    """A YAML mapping from the environments repo; anything else is an error naming the file."""
+    try:
+        data = yaml.safe_load((checkout / relative).read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise GitopsError(
+            f"{relative}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"
+        ) from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{path.name} is not a YAML mapping")
+        raise GitopsError(f"{relative}: not a YAML mapping")
     return data
 
 

@@ -69,8 +69,10 @@ class Settings:
 
     @classmethod
     def stored(cls, checkout: Path) -> dict[str, str]:
-        path = checkout / layout.SETTINGS_FILE
-        return {key: str(value) for key, value in load_yaml(path).items()} if path.is_file() else {}
+        relative = PurePosixPath(layout.SETTINGS_FILE)
+        if not (checkout / relative).is_file():
+            return {}
+        return {key: str(value) for key, value in load_yaml(checkout, relative).items()}
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,8 @@ def _common(settings: Settings) -> dict[str, Any]:
 
 
 def _existing_pin(checkout: Path, env: str, agent: str) -> ImageRef | None:
-    path = checkout / layout.pin_file(env, agent)
-    return pinned_image(agent, load_yaml(path)) if path.is_file() else None
+    relative = layout.pin_file(env, agent)
+    return pinned_image(agent, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
 
 
 def _vendor(checkout: Path, platform: Platform) -> None:

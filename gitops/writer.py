@@ -155,10 +155,7 @@ def _pin(
     path = checkout / relative
     if not path.is_file():
         raise GitopsError(f"{relative}: missing from the environments repo; run `agent-rollouts bootstrap`")
-    try:
-        kustomization = load_yaml(path)
-    except ValueError as exc:
-        raise GitopsError(f"{relative}: {exc}") from exc
+    kustomization = load_yaml(checkout, relative)
     previous = pinned_image(agent, kustomization)
     updated = set_pin(agent, kustomization, image)
     if updated != kustomization:
@@ -196,8 +193,10 @@ def promote(remote: str, agent: str, source: str, target: str, options: Options 
         )
 
     def edit(checkout: Path) -> Change:
-        path = checkout / layout.pin_file(source, agent)
-        image = pinned_image(agent, load_yaml(path)) if path.is_file() else None
+        relative = layout.pin_file(source, agent)
+        image = (
+            pinned_image(agent, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+        )
         if image is None or image.digest is None:
             raise GitopsError(
                 f"--from: {source}/{agent} pins no digest ({image or 'no image'}); nothing to promote"

@@ -331,3 +331,27 @@ def test_invalid_manifests_are_refused_before_committing(remote: Path, tmp_path:
     assert code == ExitStatus.ERROR
     assert "invalid manifests" in error_line(err)
     assert head(remote) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("images: [\n", "envs/staging/code-analysis/kustomization.yaml: not valid YAML at line 2"),
+        ("- a list\n", "envs/staging/code-analysis/kustomization.yaml: not a YAML mapping"),
+    ],
+)
+def test_a_broken_pin_file_is_a_one_line_error_naming_it(
+    remote: Path, tmp_path: Path, content: str, message: str
+) -> None:
+    clone = tmp_path / "clone"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    (clone / layout.pin_file("staging", "code-analysis")).write_text(content)
+    git_out(clone, "commit", "--quiet", "-am", "staging: a hand edit that breaks the pin file")
+    git_out(clone, "push", "--quiet", "origin", "main")
+    before = head(remote)
+    code, _, err = run(
+        "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", "staging", "--to", "prod"
+    )
+    assert code == ExitStatus.ERROR
+    assert message in error_line(err)
+    assert head(remote) == before
