@@ -153,5 +153,10 @@ class BaseAgent(ABC):
             if ok:
                 log.info("agent executed", extra=fields)
             else:
-                log.error(failure["message"], exc_info=True, extra={**fields, "reason": failure["reason"]})
+                # A BaseException (e.g. KeyboardInterrupt) sets no failure; still log it, never mask it.
+                message, reason = (
+                    failure.get("message", "agent interrupted"),
+                    failure.get("reason", "interrupted"),
+                )
+                log.error(message, exc_info=True, extra={**fields, "reason": reason})
             agent_name_var.reset(context)
