@@ -6,13 +6,12 @@
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
-# The CLI imports every area's commands, so the whole package is installed.
+# Only what `agent-rollouts agent` needs: the kernel, the agent runtime and the CLI that starts it
+# (its other commands import their libraries lazily and are not installed here).
 COPY pyproject.toml README.md ./
-COPY agent_rollouts agent_rollouts
+COPY kernel kernel
 COPY agents agents
-COPY webhook webhook
-COPY gitops gitops
-COPY ci ci
+COPY agent_rollouts agent_rollouts
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
  && /opt/venv/bin/pip install --no-cache-dir .

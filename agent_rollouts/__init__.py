@@ -1,3 +1,1 @@
-"""Agent Rollouts: progressive delivery for AI-agent services on Argo Rollouts and Argo CD."""
-
-__version__ = "0.1.0"
+"""The `agent-rollouts` command line: the top of the import graph; nothing imports it."""

@@ -1,23 +1,30 @@
-"""The metric contract: every series the canary judge and the manifests read, in one place."""
+"""The agent side of the metric contract (`kernel.contract`): the collectors one agent process owns."""
 
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-DURATION_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75,
-    1, 1.5, 2, 3, 5, 7.5, 10, 15, 30, 60,
-)  # fmt: skip
-# 0.05 steps across [0, 1], plus 0.99 to see the top of the distribution.
-CONFIDENCE_BUCKETS = (*(round(0.05 * i, 2) for i in range(1, 20)), 0.99, 1.0)
-COST_BUCKETS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1)
-# OpenTelemetry GenAI semantic-convention buckets: tokens x4 from 1, seconds x2 from 0.01.
-GEN_AI_TOKEN_BUCKETS = tuple(4**i for i in range(14))
-GEN_AI_DURATION_BUCKETS = tuple(round(0.01 * 2**i, 2) for i in range(14))
-
-STATUSES = ("success", "failure")
-TOKEN_TYPES = ("input", "output")
-GEN_AI_OPERATION = "chat"
+from kernel.contract import (
+    ACTIVE_AGENTS,
+    AGENT_LABEL,
+    CONFIDENCE,
+    CONFIDENCE_BUCKETS,
+    COST_BUCKETS,
+    DURATION_BUCKETS,
+    DURATION_SECONDS,
+    GEN_AI_DURATION_BUCKETS,
+    GEN_AI_OPERATION,
+    GEN_AI_OPERATION_DURATION_SECONDS,
+    GEN_AI_TOKEN_BUCKETS,
+    GEN_AI_TOKEN_USAGE,
+    LLM_COST_TOTAL,
+    LLM_TOKENS_TOTAL,
+    REQUEST_COST_USD,
+    REQUESTS_TOTAL,
+    STATUS_LABEL,
+    STATUSES,
+    TOKEN_TYPES,
+)
 
 
 class AgentMetrics:
@@ -27,46 +34,46 @@ class AgentMetrics:
         self, registry: CollectorRegistry, agent_names: Iterable[str], provider: str, model: str
     ) -> None:
         self.requests = Counter(
-            "agent_requests", "Agent executions by outcome.", ["agent_name", "status"], registry=registry
+            REQUESTS_TOTAL, "Agent executions by outcome.", [AGENT_LABEL, STATUS_LABEL], registry=registry
         )
         self.duration = Histogram(
-            "agent_duration_seconds",
+            DURATION_SECONDS,
             "Wall time of one agent execution.",
-            ["agent_name"],
+            [AGENT_LABEL],
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
         self.confidence = Histogram(
-            "agent_confidence",
+            CONFIDENCE,
             "Confidence in [0, 1] of each successful answer.",
-            ["agent_name"],
+            [AGENT_LABEL],
             buckets=CONFIDENCE_BUCKETS,
             registry=registry,
         )
         self.request_cost = Histogram(
-            "agent_request_cost_usd",
+            REQUEST_COST_USD,
             "LLM cost of one successful request, in USD.",
-            ["agent_name"],
+            [AGENT_LABEL],
             buckets=COST_BUCKETS,
             registry=registry,
         )
         self.tokens = Counter(
-            "llm_tokens",
+            LLM_TOKENS_TOTAL,
             "LLM tokens used.",
-            ["agent_name", "provider", "model", "token_type"],
+            [AGENT_LABEL, "provider", "model", "token_type"],
             registry=registry,
         )
-        self.cost = Counter("llm_cost", "LLM cost in USD.", ["agent_name", "provider"], registry=registry)
-        self.active = Gauge("active_agents", "Agent executions in flight.", ["agent_name"], registry=registry)
+        self.cost = Counter(LLM_COST_TOTAL, "LLM cost in USD.", [AGENT_LABEL, "provider"], registry=registry)
+        self.active = Gauge(ACTIVE_AGENTS, "Agent executions in flight.", [AGENT_LABEL], registry=registry)
         self.gen_ai_tokens = Histogram(
-            "gen_ai_client_token_usage",
+            GEN_AI_TOKEN_USAGE,
             "OTel GenAI: tokens per LLM call.",
             ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"],
             buckets=GEN_AI_TOKEN_BUCKETS,
             registry=registry,
         )
         self.gen_ai_duration = Histogram(
-            "gen_ai_client_operation_duration_seconds",
+            GEN_AI_OPERATION_DURATION_SECONDS,
             "OTel GenAI: duration of one LLM call.",
             ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"],
             buckets=GEN_AI_DURATION_BUCKETS,

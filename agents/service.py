@@ -22,10 +22,10 @@ from agents.base import BaseAgent
 from agents.logs import agent_name_var, trace_id_var
 from agents.metrics import AgentMetrics
 from agents.providers import LLMProvider, ProviderError
-from agents.ratelimit import RateLimiter, retry_after_header
 from agents.registry import AGENT_TYPES
 from agents.settings import Settings
 from agents.tracing import from_header
+from kernel.ratelimit import RateLimiter, retry_after_header
 
 log = logging.getLogger("agents.http")
 

@@ -9,9 +9,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agents.providers import LLMProvider
 from agents.providers.local import LocalProvider
 from agents.providers.openai_compatible import OpenAICompatibleProvider
+from kernel.errors import AgentRolloutsError
+from kernel.secrets import read_secret
 
 
-class ConfigError(Exception):
+class ConfigError(AgentRolloutsError):
     """The configuration cannot run the service; the message names the setting."""
 
 
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
 
     def jwt_secret_value(self) -> str:
         """The HS256 secret, from AGENT_JWT_SECRET or the file AGENT_JWT_SECRET_FILE names."""
-        return _secret(self.jwt_secret, self.jwt_secret_file, "AGENT_JWT_SECRET")
+        return read_secret(self.jwt_secret, self.jwt_secret_file, "AGENT_JWT_SECRET")
 
     def build_provider(self) -> LLMProvider:
         """The LLM provider these settings describe."""
@@ -42,19 +44,5 @@ class Settings(BaseSettings):
             return LocalProvider(self.variant, self.seed)
         if not self.llm_base_url:
             raise ConfigError("AGENT_LLM_BASE_URL must be set when AGENT_LLM_PROVIDER=openai")
-        api_key = _secret(self.llm_api_key, self.llm_api_key_file, "AGENT_LLM_API_KEY")
+        api_key = read_secret(self.llm_api_key, self.llm_api_key_file, "AGENT_LLM_API_KEY")
         return OpenAICompatibleProvider(self.llm_base_url, self.llm_model, api_key, self.llm_timeout_seconds)
-
-
-def _secret(value: SecretStr | None, file: Path | None, env_name: str) -> str:
-    if value is not None and value.get_secret_value():
-        return value.get_secret_value()
-    if file is not None:
-        try:
-            text = file.read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"{env_name}_FILE: cannot read {file} ({exc.strerror})") from None
-        if text:
-            return text
-        raise ConfigError(f"{env_name}_FILE: {file} is empty")
-    raise ConfigError(f"{env_name} or {env_name}_FILE must be set")

@@ -8,13 +8,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from agent_rollouts.catalog import AGENTS
+from kernel.catalog import AGENTS
+from kernel.errors import AgentRolloutsError
 
 DOC_SUFFIXES = {".md", ".rst", ".txt"}
 DOC_FOLDERS = ("docs/",)
 
 
-class AffectedError(RuntimeError):
+class AffectedError(AgentRolloutsError):
     """git could not diff the two revisions."""
 
 

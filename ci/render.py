@@ -6,8 +6,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from agent_rollouts.catalog import ENVIRONMENTS
-from agent_rollouts.tools import REPO_ROOT, find_tool
+from kernel.catalog import ENVIRONMENTS
+from kernel.errors import AgentRolloutsError
+from kernel.toolpaths import REPO_ROOT, find_tool
 
 # Rendered outside any environment (`render -o DIR` writes them to DIR/examples/).
 EXAMPLES = "examples"
@@ -15,7 +16,7 @@ EXAMPLES = "examples"
 KLOG_ERROR = re.compile(r'"command failed" err="(?P<err>.*)"\s*$', re.DOTALL)
 
 
-class RenderError(RuntimeError):
+class RenderError(AgentRolloutsError):
     """kustomize could not build a directory; the message names it."""
 
     def __init__(self, path: Path, reason: str) -> None:

@@ -20,11 +20,11 @@ from typing import Any
 
 import yaml
 
-from agent_rollouts.tools import REPO_ROOT, ToolMissing, tools_dir
+from kernel.errors import ToolMissing
+from kernel.toolpaths import CRD_DIR_VARIABLE, REPO_ROOT, tools_dir
 
 # The Kubernetes minor whose native schemas the rendered manifests must satisfy.
 KUBERNETES_VERSION = "1.33.0"
-CRD_DIR_VARIABLE = "AGENT_ROLLOUTS_CRD_DIR"
 STAMP = ".generated-from"
 # Part of every stamp, so a change to this generator regenerates the schemas.
 GENERATOR = Path(__file__).read_bytes()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import yaml
 
-from agent_rollouts.tools import REPO_ROOT
 from ci.checks import Problem, Rendered, kubeconform, promtool, references
 from ci.checks import policy as policy_scan
 from ci.render import RenderError, kustomize_build, overlays
 from ci.schemas import ensure_schemas
+from kernel.toolpaths import REPO_ROOT
 
 RULE_TESTS = REPO_ROOT / "rollouts" / "monitoring" / "tests"
 RENDER = "render"

@@ -1,15 +1,11 @@
-"""Errors the writer reports as one line, each carrying its exit status."""
+"""Errors the writer raises, each reported as one line; nothing was pushed."""
 
-from agent_rollouts.status import ExitStatus
-
-
-class GitopsError(Exception):
-    """A refusal or failure, reported as one line; nothing was pushed."""
-
-    status = ExitStatus.ERROR
+from kernel.errors import AgentRolloutsError, Unavailable
 
 
-class RemoteUnavailable(GitopsError):
+class GitopsError(AgentRolloutsError):
+    """A refusal or failure of the environments repo writer."""
+
+
+class RemoteUnavailable(GitopsError, Unavailable):
     """The environments repo could not be reached or refused our credentials."""
-
-    status = ExitStatus.UNAVAILABLE

@@ -10,14 +10,14 @@ from typing import Any
 import jinja2
 import yaml
 
-from agent_rollouts import __version__
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
-from agent_rollouts.tools import REPO_ROOT
 from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, write_file
 from gitops.images import ImageRef, MalformedReference, image_entry, parse_image, pinned_image
 from gitops.validation import render
+from kernel import __version__
+from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
+from kernel.toolpaths import REPO_ROOT
 
 PROJECT = "agent-rollouts"
 ARGOCD_NAMESPACE = "argocd"

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from agent_rollouts.catalog import image_repository
+from kernel.catalog import image_repository
 
 # The Docker reference grammar (distribution/reference), restricted to sha256 digests.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"

@@ -2,7 +2,7 @@
 
 from pathlib import PurePosixPath
 
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS
+from kernel.catalog import AGENTS, ENVIRONMENTS
 
 BASE_DIR = "base"  # the platform's manifests, vendored verbatim at a pinned version
 VARIANTS_DIR = "variants"  # per-environment settings that are never promoted

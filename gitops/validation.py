@@ -4,10 +4,10 @@ import hashlib
 import tempfile
 from pathlib import Path
 
-from agent_rollouts.tools import ToolMissing
 from ci.render import RenderError, kustomize_build
 from gitops.errors import GitopsError
 from gitops.git import last_line
+from kernel.errors import ToolMissing
 
 
 def render(folder: Path, label: str) -> str:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository
 from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, rewrite_yaml
@@ -22,6 +21,7 @@ from gitops.generate import ARGOCD_FILES, Platform, Settings, generate
 from gitops.git import Checkout, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
 from gitops.validation import Validator
+from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 
 Progress = Callable[[str], None]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from agent_rollouts.tools import find_tool
+from kernel.toolpaths import find_tool
 
 CHROMIUM_FLAGS = (
     "--headless",

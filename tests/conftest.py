@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool
+from kernel.errors import ToolMissing
+from kernel.toolpaths import REPO_ROOT, find_tool
 
 
 def require_tool(name: str) -> str:

@@ -5,8 +5,8 @@ import io
 import pytest
 
 from agent_rollouts.cli import COMMAND_MODULES, build_parser, main
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
 
 SUBCOMMANDS = [
     "agent",
@@ -25,7 +25,7 @@ SUBCOMMANDS = [
 
 def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), Environment(stdout=out, stderr=err))
+    code = main(list(argv), Console(stdout=out, stderr=err))
     return code, out.getvalue(), err.getvalue()
 
 

@@ -10,12 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from kernel import contract
+from kernel.contract import CheckName
+from kernel.errors import AgentRolloutsError
 from webhook.backends import MetricsBackend, PartialDataError, Series
 from webhook.models import CheckResult, Judgement, JudgementRequest, Samples, Window
 from webhook.stats.checks import (
     DEFAULT_TOLERANCES,
     ArmCounts,
-    CheckName,
     CheckOutcome,
     Levels,
     Verdict,
@@ -24,12 +26,12 @@ from webhook.stats.checks import (
 from webhook.stats.counters import first_timestamp, sum_increase
 from webhook.stats.histograms import Histogram, from_series
 
-REQUESTS = "agent_requests_total"
-CONFIDENCE = "agent_confidence_bucket"
-CONFIDENCE_SUM = "agent_confidence_sum"
-DURATION = "agent_duration_seconds_bucket"
-COST = "agent_request_cost_usd_bucket"
-COST_SUM = "agent_request_cost_usd_sum"
+REQUESTS = contract.REQUESTS_TOTAL
+CONFIDENCE = f"{contract.CONFIDENCE}_bucket"
+CONFIDENCE_SUM = f"{contract.CONFIDENCE}_sum"
+DURATION = f"{contract.DURATION_SECONDS}_bucket"
+COST = f"{contract.REQUEST_COST_USD}_bucket"
+COST_SUM = f"{contract.REQUEST_COST_USD}_sum"
 METRICS: dict[CheckName, tuple[str, ...]] = {
     "confidence": (CONFIDENCE, CONFIDENCE_SUM),
     "cost": (COST, COST_SUM),
@@ -58,7 +60,7 @@ class JudgeConfig:
     report_base_url: str = ""
 
 
-class InputError(ValueError):
+class InputError(AgentRolloutsError, ValueError):
     """A request that parses but cannot be judged; names the field at fault."""
 
     def __init__(self, field_name: str, message: str) -> None:
@@ -68,7 +70,7 @@ class InputError(ValueError):
 
 def selector(agent: str, pod_hash: str, namespace: str | None) -> str:
     """The label matchers of one arm (values are validated to need no escaping)."""
-    matchers = [f'agent_name="{agent}"', f'rollouts_pod_template_hash="{pod_hash}"']
+    matchers = [f'{contract.AGENT_LABEL}="{agent}"', f'{contract.POD_TEMPLATE_HASH_LABEL}="{pod_hash}"']
     if namespace:
         matchers.append(f'namespace="{namespace}"')
     return "{" + ",".join(matchers) + "}"

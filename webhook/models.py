@@ -4,7 +4,8 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from webhook.stats.checks import CHECKS, CheckName, Verdict
+from kernel.contract import CheckName
+from webhook.stats.checks import CHECKS, Verdict
 
 # Kubernetes label values: they go into PromQL label matchers, so nothing that needs quoting.
 LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"

@@ -4,9 +4,9 @@ import json
 import re
 import subprocess
 
-from agent_rollouts.tools import find_tool
 from ci.checks import Problem, Rendered
 from ci.schemas import SchemaLocations
+from kernel.toolpaths import find_tool
 
 CHECK = "kubeconform"
 # kubeconform folds nested schema errors into `msg` as "- at '/json/pointer': reason".

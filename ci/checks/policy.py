@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from agent_rollouts.tools import find_tool
 from ci.checks import Doc, Problem, Rendered
+from kernel.toolpaths import find_tool
 
 CHECK = "checkov"
 

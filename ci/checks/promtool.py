@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from agent_rollouts.tools import find_tool
 from ci.checks import Doc, Problem, Rendered, object_name
+from kernel.toolpaths import find_tool
 
 CHECK = "promtool"
 # `x.rules.yaml: 11:11: group "g2", rule 2, "Bad": could not parse expression: ...`

@@ -3,8 +3,8 @@
 import re
 from collections.abc import Iterator
 
-from agent_rollouts.catalog import namespace
 from ci.checks import Doc, Problem, Rendered, object_name
+from kernel.catalog import namespace
 
 CHECK = "references"
 CANARY_WEIGHTS = [10, 25, 50, 100]

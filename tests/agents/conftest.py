@@ -12,11 +12,11 @@ from agents_support import SECRET, FakeChatCompletions
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from agent_rollouts.procs import free_port
 from agents.providers import LLMProvider
 from agents.providers.local import LocalProvider
 from agents.service import create_app
 from agents.settings import Settings
+from tools.procs import free_port
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient]]
 

@@ -7,8 +7,8 @@ import pytest
 from agents_support import SECRET, auth_headers
 
 from agents.auth import AuthError, mint_token, verify_token
-from agents.loadgen import sample_payload
 from agents.settings import ConfigError, Settings
+from tools.loadgen import sample_payload
 
 URL = "/api/agents/knowledge-qna/execute"
 BODY = sample_payload("knowledge-qna", 0)

@@ -6,11 +6,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from agent_rollouts.catalog import AGENTS
 from agents.code_analysis import CodeAnalysisAgent, CodeAnalysisRequest
-from agents.loadgen import sample_payload
 from agents.metrics import AgentMetrics
 from agents.providers.local import LocalProvider
+from kernel.catalog import AGENTS
+from tools.loadgen import sample_payload
 
 URL = "/api/agents/data-standardization/execute"
 FIELDS = {

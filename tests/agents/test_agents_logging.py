@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 from agents_support import auth_headers
 
-from agents.loadgen import sample_payload
 from agents.logs import configure_logging
 from agents.providers.local import LocalProvider
+from tools.loadgen import sample_payload
 
 URL = "/api/agents/knowledge-qna/execute"
 BODY = sample_payload("knowledge-qna", 0)

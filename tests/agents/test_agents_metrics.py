@@ -5,12 +5,13 @@ from agents_support import auth_headers
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent_rollouts.catalog import AGENTS
-from agents.loadgen import sample_payload
-from agents.metrics import CONFIDENCE_BUCKETS, AgentMetrics
+from agents.metrics import AgentMetrics
 from agents.pricing import PRICES
 from agents.providers.local import LOCAL_MODEL, LocalProvider
 from agents.registry import AGENT_TYPES
+from kernel.catalog import AGENTS
+from kernel.contract import CONFIDENCE_BUCKETS
+from tools.loadgen import sample_payload
 
 
 def value(registry: CollectorRegistry, name: str, **labels: str) -> float:

@@ -5,11 +5,11 @@ import statistics
 import pytest
 from agents_support import FakeChatCompletions
 
-from agent_rollouts.procs import free_port
 from agents.base import parse_reply
 from agents.providers import Message, ProviderError
 from agents.providers.local import VARIANTS, LocalProvider
 from agents.providers.openai_compatible import OpenAICompatibleProvider, chat_completions_url
+from tools.procs import free_port
 
 N = 400
 MESSAGES = [Message("system", "rate it"), Message("user", "question: what is a canary?")]

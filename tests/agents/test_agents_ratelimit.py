@@ -2,9 +2,9 @@
 
 from agents_support import auth_headers
 
-from agents.loadgen import sample_payload
 from agents.providers.local import LocalProvider
-from agents.ratelimit import RateLimiter, retry_after_header
+from kernel.ratelimit import RateLimiter, retry_after_header
+from tools.loadgen import sample_payload
 
 URL = "/api/agents/knowledge-qna/execute"
 BODY = sample_payload("knowledge-qna", 0)

@@ -11,10 +11,10 @@ from agents_support import SECRET, FakeChatCompletions, auth_headers
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.procs import free_port, spawn
+from agent_rollouts.console import Console
 from agents.auth import mint_token
-from agents.loadgen import NO_RESPONSE, drive, sample_payload, send
+from tools.loadgen import NO_RESPONSE, drive, sample_payload, send
+from tools.procs import free_port, spawn
 
 AGENT = "code-analysis"
 
@@ -142,7 +142,7 @@ def test_loadgen_counts_unreachable_targets_as_no_response() -> None:
 )
 def test_unknown_agent_or_variant_exits_2_with_one_line(argv: list[str], message: str) -> None:
     stderr = io.StringIO()
-    assert main(argv, Environment(stdout=io.StringIO(), stderr=stderr)) == 2
+    assert main(argv, Console(stdout=io.StringIO(), stderr=stderr)) == 2
     assert message in stderr.getvalue() and len(stderr.getvalue().strip().splitlines()) == 1
 
 
@@ -150,7 +150,7 @@ def test_missing_jwt_secret_exits_1_naming_the_variables(monkeypatch) -> None:
     monkeypatch.delenv("AGENT_JWT_SECRET", raising=False)
     monkeypatch.delenv("AGENT_JWT_SECRET_FILE", raising=False)
     stderr = io.StringIO()
-    assert main(["agent", AGENT, "--port", str(free_port())], Environment(io.StringIO(), stderr)) == 1
+    assert main(["agent", AGENT, "--port", str(free_port())], Console(io.StringIO(), stderr)) == 1
     assert "AGENT_JWT_SECRET or AGENT_JWT_SECRET_FILE must be set" in stderr.getvalue()
 
 
@@ -158,5 +158,5 @@ def test_bad_settings_from_the_environment_exit_1_naming_the_variable(monkeypatc
     monkeypatch.setenv("AGENT_JWT_SECRET", SECRET)
     monkeypatch.setenv("AGENT_RATE_LIMIT_RPS", "fast")
     stderr = io.StringIO()
-    assert main(["agent", AGENT], Environment(io.StringIO(), stderr)) == 1
+    assert main(["agent", AGENT], Console(io.StringIO(), stderr)) == 1
     assert "AGENT_RATE_LIMIT_RPS" in stderr.getvalue()

@@ -5,13 +5,13 @@ import json
 import pytest
 from prometheus_client import CollectorRegistry
 
-from agent_rollouts.catalog import AGENTS
 from agents.base import Answer, BaseAgent
 from agents.knowledge_qna import KnowledgeQnAAgent
-from agents.loadgen import sample_payload
 from agents.metrics import AgentMetrics
 from agents.providers import Completion, Message
 from agents.registry import AGENT_TYPES
+from kernel.catalog import AGENTS
+from tools.loadgen import sample_payload
 
 
 class FixedReply:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent_rollouts.catalog import AGENTS
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
+from kernel.catalog import AGENTS
 
 BASE_FILES = ["README.md", "agents/code_analysis.py", "agents/base.py", "rollouts/base/kustomization.yaml"]
 
@@ -41,7 +41,7 @@ def change(repo: Path, *names: str) -> dict[str, object]:
     git(repo, "add", ".")
     git(repo, "commit", "--quiet", "-m", "change")
     out, err = io.StringIO(), io.StringIO()
-    assert main(["affected", "--base", "main"], Environment(stdout=out, stderr=err)) == ExitStatus.SUCCESS, (
+    assert main(["affected", "--base", "main"], Console(stdout=out, stderr=err)) == ExitStatus.SUCCESS, (
         err.getvalue()
     )
     result: dict[str, object] = json.loads(out.getvalue())
@@ -93,7 +93,7 @@ def test_only_changes_since_the_fork_count(repo: Path) -> None:
 
 def test_an_unknown_ref_is_an_error(repo: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["affected", "--base", "no-such-branch"], Environment(stdout=out, stderr=err))
+    code = main(["affected", "--base", "no-such-branch"], Console(stdout=out, stderr=err))
     assert code == ExitStatus.ERROR
     assert out.getvalue() == ""
     assert "no-such-branch" in err.getvalue()

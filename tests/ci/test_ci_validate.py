@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "good" / "rollouts"
@@ -27,7 +27,7 @@ def tools(require_tool: Callable[[str], str]) -> None:
 
 def validate(*argv: str, rule_tests: Path = RULE_TESTS) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(["validate", "--rule-tests", str(rule_tests), *argv], Environment(stdout=out, stderr=err))
+    code = main(["validate", "--rule-tests", str(rule_tests), *argv], Console(stdout=out, stderr=err))
     return code, out.getvalue(), err.getvalue()
 
 

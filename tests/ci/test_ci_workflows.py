@@ -7,11 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from agent_rollouts.catalog import AGENTS
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
-from agent_rollouts.tools import REPO_ROOT
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
+from kernel.catalog import AGENTS
+from kernel.toolpaths import REPO_ROOT
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
@@ -38,7 +38,7 @@ def test_the_repo_validates_clean(tmp_path: Path, require_tool: Callable[[str], 
         require_tool(name)
     out, err = io.StringIO(), io.StringIO()
     junit = tmp_path / "junit.xml"
-    code = main(["validate", "--junit", str(junit)], Environment(stdout=out, stderr=err))
+    code = main(["validate", "--junit", str(junit)], Console(stdout=out, stderr=err))
     assert (code, out.getvalue()) == (ExitStatus.SUCCESS, ""), out.getvalue() + err.getvalue()
     assert 'failures="0"' in junit.read_text()
     for agent in AGENTS:
@@ -48,7 +48,7 @@ def test_the_repo_validates_clean(tmp_path: Path, require_tool: Callable[[str], 
 def test_render_prints_the_dev_stack(require_tool: Callable[[str], str]) -> None:
     require_tool("kubectl")
     out, err = io.StringIO(), io.StringIO()
-    assert main(["render"], Environment(stdout=out, stderr=err)) == ExitStatus.SUCCESS, err.getvalue()
+    assert main(["render"], Console(stdout=out, stderr=err)) == ExitStatus.SUCCESS, err.getvalue()
     rollouts = [doc for doc in yaml.safe_load_all(out.getvalue()) if doc and doc["kind"] == "Rollout"]
     assert len(rollouts) == len(AGENTS)
     assert {doc["metadata"]["namespace"] for doc in rollouts} == {"agents-dev"}

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from agent_rollouts.cli import main
-from agent_rollouts.cluster import State, _start, _start_time, stop_all
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
+from tools.control_plane import State, _start, _start_time, stop_all
 
 
 def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), Environment(stdout=out, stderr=err))
+    code = main(list(argv), Console(stdout=out, stderr=err))
     return code, out.getvalue(), err.getvalue()
 
 

@@ -29,13 +29,13 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from agent_rollouts import catalog
-from agent_rollouts.cluster import State, cluster_binary, kubectl, stop_all, up
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
-from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
-from agent_rollouts.tools import REPO_ROOT
+from kernel import catalog
 from ci.render import kustomize_build
-from webhook.scenarios import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS, Arm, beta
+from kernel.toolpaths import REPO_ROOT
+from tools.control_plane import State, cluster_binary, kubectl, stop_all, up
+from tools.local_prometheus import ScrapeTarget, run_prometheus
+from tools.procs import LOOPBACK, free_port, spawn
+from tools.traffic import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS, Arm, beta
 
 # Building the first release and walking two canaries takes minutes, not the default 300 s.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]

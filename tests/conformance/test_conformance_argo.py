@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 import yaml
 
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, namespace
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
-from agent_rollouts.prometheus import backfill, run_prometheus
-from agent_rollouts.tools import REPO_ROOT
 from ci.render import EXAMPLES, kustomize_build, overlays
-from webhook.scenarios import Arm, beta, lognormal, mixture, openmetrics, render
+from kernel.catalog import AGENTS, ENVIRONMENTS, namespace
+from kernel.toolpaths import REPO_ROOT
+from tools.local_prometheus import backfill, run_prometheus
+from tools.procs import LOOPBACK, free_port, spawn
+from tools.traffic import Arm, beta, lognormal, mixture, openmetrics, render
 
 AGENT = "code-analysis"
 ENV = "dev"

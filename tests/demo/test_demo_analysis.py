@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent_rollouts.demo.analysis import Measurement, MetricState, assess, run_analysis
-from agent_rollouts.demo.conditions import Phase
+from tools.demo.analysis import Measurement, MetricState, assess, run_analysis
+from tools.demo.conditions import Phase
 
 
 class Script:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent_rollouts.demo.conditions import ConditionError, Phase, evaluate_condition, measurement_phase
+from tools.demo.conditions import ConditionError, Phase, evaluate_condition, measurement_phase
 
 PASS, FAIL = 'result.verdict == "pass"', 'result.verdict == "fail"'
 

@@ -20,8 +20,8 @@ import numpy as np
 from browser_support import screenshot
 
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -50,7 +50,7 @@ def test_fast_demo_aborts_the_regression_and_releases_the_good_build(
 ) -> None:
     workdir = tmp_path / "demo"
     out, err = io.StringIO(), io.StringIO()
-    code = main(["demo", "--fast", "--workdir", str(workdir)], Environment(stdout=out, stderr=err))
+    code = main(["demo", "--fast", "--workdir", str(workdir)], Console(stdout=out, stderr=err))
     assert code == ExitStatus.SUCCESS, err.getvalue() + out.getvalue()[-3000:]
     assert "In a cluster, Argo Rollouts executes the same manifests" in out.getvalue()
 

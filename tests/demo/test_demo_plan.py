@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from agent_rollouts.demo.plan import (
+from tools.demo.plan import (
     PlanError,
     RunContext,
     build_metrics,

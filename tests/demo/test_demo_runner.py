@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_rollouts.demo.runner import WORKDIR_MARKER, prepare_workdir
+from tools.demo.runner import WORKDIR_MARKER, prepare_workdir
 
 
 def test_a_previous_rehearsals_workdir_is_emptied(tmp_path: Path) -> None:

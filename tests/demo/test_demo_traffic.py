@@ -2,7 +2,7 @@
 
 import time
 
-from agent_rollouts.demo.traffic import TrafficSplitter
+from tools.demo.traffic import TrafficSplitter
 
 STABLE, CANARY, NEXT_CANARY = "http://stable", "http://canary-1", "http://canary-2"
 

@@ -13,13 +13,13 @@ import pytest
 import yaml
 from gitops_support import digest, git_out, head, show, trailers
 
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository
 from ci.validate import validate
 from gitops import layout
 from gitops.errors import GitopsError
 from gitops.images import parse_image, pinned_image
 from gitops.validation import Validator
 from gitops.writer import Options, Result, RetryPolicy, release
+from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 
 PATIENT = Options(retry=RetryPolicy(attempts=60))
 

@@ -11,12 +11,12 @@ import pytest
 import yaml
 from gitops_support import digest, git_out
 
-from agent_rollouts.catalog import ENVIRONMENTS, image_repository
-from agent_rollouts.tools import REPO_ROOT
 from ci.schemas import crd_documents, default_crd_dir, strict_crd_schema
 from gitops import layout
 from gitops.generate import AUTOMATED_ENVS, ENV_LABEL, ROLLOUT_ACTIONS
 from gitops.writer import release
+from kernel.catalog import ENVIRONMENTS, image_repository
+from kernel.toolpaths import REPO_ROOT
 
 # What a variant adds to every object: settings of the environment, never part of the platform.
 VARIANT_ANNOTATIONS = ("link.argocd.argoproj.io/", "notifications.argoproj.io/")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from agent_rollouts.catalog import image_repository
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
+from kernel.catalog import image_repository
 
 DIGEST = "sha256:" + "ab" * 32
 REPO = image_repository("code-analysis")

@@ -11,21 +11,21 @@ import pytest
 import yaml
 from gitops_support import digest, git_out, head, show, trailers
 
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.procs import LOOPBACK, free_port
-from agent_rollouts.status import ExitStatus
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
 from gitops.generate import Platform
 from gitops.writer import Options, bootstrap
+from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
+from tools.procs import LOOPBACK, free_port
 
 REPO = image_repository("code-analysis")
 
 
 def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), Environment(stdout=out, stderr=err))
+    status = main(list(argv), Console(stdout=out, stderr=err))
     return status, out.getvalue(), err.getvalue()
 
 

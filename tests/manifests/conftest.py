@@ -3,8 +3,8 @@
 import pytest
 from manifests_render import Rendered, build
 
-from agent_rollouts.tools import REPO_ROOT
 from ci.render import overlays
+from kernel.toolpaths import REPO_ROOT
 
 
 @pytest.fixture(scope="session")

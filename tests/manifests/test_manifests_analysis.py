@@ -3,7 +3,7 @@
 import pytest
 from manifests_render import ARG_REFERENCE, Doc, Rendered
 
-from agent_rollouts.catalog import AGENTS
+from kernel.catalog import AGENTS
 
 JUDGE_URL = "http://agent-rollouts-judge.agent-rollouts.svc.cluster.local:8080/api/v1/judgements"
 ARGS_FROM_ROLLOUT = {"agent", "canary-hash", "baseline-hash", "namespace"}

@@ -17,8 +17,8 @@ from typing import Any
 import requests
 from manifests_render import ARG_REFERENCE, Doc, Rendered
 
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
-from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
+from tools.local_prometheus import ScrapeTarget, run_prometheus
+from tools.procs import LOOPBACK, free_port, spawn
 
 SECRET_VALUES = {
     ("agent-rollouts-jwt", "secret"): "jwt-secret-for-tests-only-0123456789abcdef",

@@ -2,8 +2,8 @@
 
 from manifests_render import Doc, Rendered, build
 
-from agent_rollouts.catalog import AGENTS
-from agent_rollouts.tools import REPO_ROOT
+from kernel.catalog import AGENTS
+from kernel.toolpaths import REPO_ROOT
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 REGENERATE = "run `make golden` and review the diff"

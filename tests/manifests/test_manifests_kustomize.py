@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from manifests_render import Doc, build
 
-from agent_rollouts.tools import REPO_ROOT
+from kernel.toolpaths import REPO_ROOT
 
 # A user's patch that touches one container: one more env var and a bigger memory limit.
 EXTRA_ENV_PATCH = """\

@@ -6,9 +6,9 @@ import re
 
 from manifests_render import Doc, Rendered
 
-from agent_rollouts.tools import REPO_ROOT
 from ci.checks.promtool import check_one, load_tests
 from ci.validate import RULE_TESTS, validate
+from kernel.toolpaths import REPO_ROOT
 
 ALERTS = {"HighAgentErrorRate", "HighAgentLatency", "HighLLMCost", "AgentDown"}
 RECORDING_NAME = re.compile(r"^[a-z_]+:[a-z0-9_]+:[a-z0-9_]+$")  # level:metric:operations

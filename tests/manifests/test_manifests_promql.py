@@ -14,8 +14,8 @@ import pytest
 import requests
 from manifests_render import ARG_REFERENCE, Doc, Rendered
 
-from agent_rollouts.demo.conditions import Phase, measurement_phase
-from agent_rollouts.prometheus import backfill, run_prometheus
+from tools.demo.conditions import Phase, measurement_phase
+from tools.local_prometheus import backfill, run_prometheus
 
 START = 1_700_000_000  # a fixed past instant; Prometheus keeps backfilled data (retention 100y)
 END = START + 600

@@ -5,7 +5,7 @@ import re
 import pytest
 from manifests_render import Doc, Rendered
 
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
+from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
 
 ENV_AGENTS = [(env, agent) for env in ENVIRONMENTS for agent in AGENTS]
 JUDGE_GATE = ["agent-quality", "agent-cost"]

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from manifests_render import Doc, Rendered
 
-from agent_rollouts.catalog import AGENTS
+from kernel.catalog import AGENTS
 
 WORKLOADS = ("Rollout", "Deployment")
 SECRET_LOOKING = re.compile(r"KEY|SECRET|TOKEN|PASSWORD", re.IGNORECASE)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from webhook_support import DURATION, SCENARIOS, STEP
 
-from agent_rollouts.prometheus import backfill, run_prometheus
-from webhook.scenarios import openmetrics, render
+from tools.local_prometheus import backfill, run_prometheus
+from tools.traffic import openmetrics, render
 
 
 @dataclass(frozen=True)

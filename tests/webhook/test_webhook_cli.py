@@ -12,13 +12,13 @@ from conftest import Backfilled
 from webhook_support import BASELINE, CANARY, TOKEN, body, client
 
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
+from agent_rollouts.console import Console
+from tools.procs import LOOPBACK, free_port, spawn
 
 
 def run(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), Environment(stdout=out, stderr=err))
+    code = main(list(argv), Console(stdout=out, stderr=err))
     return code, out.getvalue(), err.getvalue()
 
 
@@ -124,4 +124,4 @@ def test_serve_without_token_exits_2(backfilled: Backfilled, monkeypatch: pytest
     monkeypatch.delenv("AGENT_ROLLOUTS_TOKEN", raising=False)
     status, _, err = run("serve", "--prometheus-url", backfilled.url, "--token-file", "/nonexistent/token")
     assert status == 2
-    assert "token file" in err
+    assert "AGENT_ROLLOUTS_TOKEN_FILE" in err

@@ -9,11 +9,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from agent_rollouts.cli import main
-from agent_rollouts.context import Environment
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
-from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
+from agent_rollouts.console import Console
 from agents.auth import mint_token
-from agents.loadgen import drive
+from tools.loadgen import drive
+from tools.local_prometheus import ScrapeTarget, run_prometheus
+from tools.procs import LOOPBACK, free_port, spawn
 from webhook.backends import PrometheusBackend
 
 AGENT = "knowledge-qna"
@@ -40,7 +40,7 @@ def judge(prometheus: str, canary: str, *checks: str) -> tuple[int, dict[str, ob
     argv += ["--canary", canary, "--baseline", "stable1", "--json"]
     if checks:
         argv += ["--checks", *checks]
-    code = main(argv, Environment(stdout=out, stderr=io.StringIO()))
+    code = main(argv, Console(stdout=out, stderr=io.StringIO()))
     return code, json.loads(out.getvalue()) if out.getvalue() else {}
 
 

@@ -10,7 +10,7 @@ import requests
 from conftest import Backfilled
 from webhook_support import TOKEN, body
 
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
+from tools.procs import LOOPBACK, free_port, spawn
 
 AGENTS = {
     "no-change": "pass",

@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 from webhook_support import SCENARIOS, body, client
 
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
-from agent_rollouts.prometheus import backfill, scrape_config
-from webhook.scenarios import openmetrics, render
+from tools.local_prometheus import backfill, scrape_config
+from tools.procs import LOOPBACK, free_port, spawn
+from tools.traffic import openmetrics, render
 
 DURATION = 600
 

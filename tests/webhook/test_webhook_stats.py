@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tools.traffic import CONFIDENCE_BUCKETS, Sampler, beta, mixture
 from webhook.backends import Series
-from webhook.scenarios import CONFIDENCE_BUCKETS, Sampler, beta, mixture
 from webhook.stats.checks import ArmCounts, CheckOutcome, Levels, confidence, evaluate_check
 from webhook.stats.counters import corrected, first_timestamp, increase
 from webhook.stats.histograms import Histogram, from_series

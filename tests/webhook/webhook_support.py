@@ -2,9 +2,9 @@
 
 from fastapi.testclient import TestClient
 
+from tools.traffic import Arm, beta, lognormal, mixture
 from webhook.app.core.config import Settings
 from webhook.app.main import create_app
-from webhook.scenarios import Arm, beta, lognormal, mixture
 
 CANARY = "c0ffee1"
 BASELINE = "ba5e11e"

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from agents.ratelimit import RateLimiter
+from kernel.ratelimit import RateLimiter
 from webhook.app.api.routes import health, judgements, reports
 from webhook.app.core.config import Settings
 from webhook.app.core.limits import BodyLimit

@@ -4,6 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from kernel.errors import AgentRolloutsError, Unavailable
+
 Point = tuple[float, float]  # (unix seconds, value)
 
 
@@ -15,11 +17,11 @@ class Series:
     points: tuple[Point, ...]
 
 
-class BackendError(Exception):
+class BackendError(AgentRolloutsError):
     """Base class of every backend failure."""
 
 
-class BackendUnavailable(BackendError):
+class BackendUnavailable(BackendError, Unavailable):
     """The backend is unreachable, timed out, or answered with an error: the judge answers 503."""
 
 

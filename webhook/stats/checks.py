@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kernel.contract import CHECK_NAMES, CheckName
 from webhook.stats.histograms import Histogram
 from webhook.stats.sequential import bounds, proportion_difference
 
-CheckName = Literal["confidence", "cost", "errors", "latency"]
 Verdict = Literal["pass", "fail", "inconclusive"]
-CHECKS: tuple[CheckName, ...] = ("confidence", "cost", "errors", "latency")
+CHECKS = CHECK_NAMES
 DEFAULT_TOLERANCES: dict[CheckName, float] = {
     # Mean confidence may drop by 0.05, and each low-confidence share may rise by 5 points.
     "confidence": 0.05,

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from agents.ratelimit import retry_after_header
+from kernel.ratelimit import retry_after_header
 from webhook.app.core.config import Settings
 from webhook.backends import MetricsBackend
 from webhook.judge import JudgeConfig

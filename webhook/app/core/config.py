@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.secrets import read_secret
 from webhook.judge import JudgeConfig
 
 
@@ -29,18 +30,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16_384, ge=256)
 
     def read_token(self) -> str:
-        """The bearer token from `token` or `token_file`; raises ValueError when neither gives one."""
-        if self.token is not None and self.token.get_secret_value().strip():
-            return self.token.get_secret_value().strip()
-        if self.token_file is not None:
-            try:
-                token = self.token_file.read_text().strip()
-            except OSError as exc:
-                raise ValueError(f"cannot read token file {self.token_file}: {exc.strerror}") from None
-            if token:
-                return token
-            raise ValueError(f"token file {self.token_file} is empty")
-        raise ValueError("no token: set AGENT_ROLLOUTS_TOKEN or AGENT_ROLLOUTS_TOKEN_FILE (--token-file)")
+        """The bearer token from AGENT_ROLLOUTS_TOKEN or the file AGENT_ROLLOUTS_TOKEN_FILE (--token-file)."""
+        return read_secret(self.token, self.token_file, "AGENT_ROLLOUTS_TOKEN")
 
     def judge_config(self, report_base_url: str = "") -> JudgeConfig:
         return JudgeConfig(

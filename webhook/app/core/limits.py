@@ -1,4 +1,4 @@
-"""The request-size limit (the request-rate limit is the agents' `agents.ratelimit.RateLimiter`)."""
+"""The request-size limit (the request-rate limit is the agents' `kernel.ratelimit.RateLimiter`)."""
 
 import json
 

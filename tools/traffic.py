@@ -9,7 +9,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from agents.metrics import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
+from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
 
 Sampler = Callable[[random.Random], float]
 

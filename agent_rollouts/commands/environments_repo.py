@@ -2,15 +2,19 @@
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from agent_rollouts.catalog import AGENTS, ENVIRONMENTS
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
-from gitops.errors import GitopsError
-from gitops.writer import Options, Result, bootstrap, promote, release
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
+from kernel.catalog import AGENTS, ENVIRONMENTS
+
+if TYPE_CHECKING:
+    from gitops.writer import Options, Result
 
 
-def _options(args: argparse.Namespace, env: Environment) -> Options:
+def _options(args: argparse.Namespace, env: Console) -> "Options":
+    from gitops.writer import Options
+
     def progress(line: str) -> None:
         print(f"agent-rollouts: {line}", file=env.stderr, flush=True)
 
@@ -19,31 +23,33 @@ def _options(args: argparse.Namespace, env: Environment) -> Options:
     )
 
 
-def _report(run: Callable[[], Result], env: Environment) -> int:
-    try:
-        result = run()
-    except GitopsError as exc:
-        env.error(str(exc))
-        return exc.status
+def _report(run: Callable[[], "Result"], env: Console) -> int:
+    result = run()  # a GitopsError is reported by the CLI as one line
     if result.diff:
         print(result.diff, file=env.stdout, end="")
     print(result.summary, file=env.stdout)
     return ExitStatus.SUCCESS
 
 
-def run_bootstrap(args: argparse.Namespace, env: Environment) -> int:
+def run_bootstrap(args: argparse.Namespace, env: Console) -> int:
     """Create or refresh the environments repo in one pushed commit."""
+    from gitops.writer import bootstrap
+
     settings = {"repo_url": args.repo_url, "grafana_url": args.grafana_url, "judge_url": args.judge_url}
     return _report(lambda: bootstrap(args.repo, settings, _options(args, env)), env)
 
 
-def run_release(args: argparse.Namespace, env: Environment) -> int:
+def run_release(args: argparse.Namespace, env: Console) -> int:
     """Pin an agent's image in one environment."""
+    from gitops.writer import release
+
     return _report(lambda: release(args.repo, args.env, args.agent, args.image, _options(args, env)), env)
 
 
-def run_promote(args: argparse.Namespace, env: Environment) -> int:
+def run_promote(args: argparse.Namespace, env: Console) -> int:
     """Copy an agent's pinned digest to the next environment."""
+    from gitops.writer import promote
+
     return _report(lambda: promote(args.repo, args.agent, args.source, args.target, _options(args, env)), env)
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from agent_rollouts.demo.conditions import Phase, measurement_phase
-from agent_rollouts.demo.plan import duration_seconds
+from tools.demo.conditions import Phase, measurement_phase
+from tools.demo.plan import duration_seconds
 
 ERROR_RETRY_SECONDS = 10.0  # Argo retries an errored measurement after a fixed 10s
 DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4

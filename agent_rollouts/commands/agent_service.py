@@ -2,28 +2,26 @@
 
 import argparse
 
-import uvicorn
-from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
-
-from agent_rollouts.catalog import AGENTS
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
-from agents.logs import configure_logging
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
 from agents.providers.local import VARIANTS
-from agents.service import create_app
-from agents.settings import ConfigError, Settings
+from kernel.catalog import AGENTS
 
 
-def run_agent(args: argparse.Namespace, env: Environment) -> int:
+def run_agent(args: argparse.Namespace, env: Console) -> int:
     """Serve one agent until interrupted."""
+    import uvicorn
+    from prometheus_client import CollectorRegistry
+    from pydantic import ValidationError
+
+    from agents.logs import configure_logging
+    from agents.service import create_app
+    from agents.settings import Settings
+
     try:
         flags = {"variant": args.variant, "seed": args.seed}  # a flag beats AGENT_VARIANT / AGENT_SEED
         settings = Settings(**{name: value for name, value in flags.items() if value is not None})
         app = create_app(args.name, settings, CollectorRegistry(), settings.build_provider())
-    except ConfigError as exc:
-        env.error(str(exc))
-        return ExitStatus.ERROR
     except ValidationError as exc:
         env.error(
             "; ".join(f"AGENT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())

@@ -1,7 +1,6 @@
 """The rehearsal: real agents, Prometheus and judge on loopback, walking the rendered Rollout's steps."""
 
 import hashlib
-import io
 import secrets
 import shutil
 import subprocess
@@ -14,12 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from agent_rollouts import cli
-from agent_rollouts.catalog import image_repository
-from agent_rollouts.context import Environment
-from agent_rollouts.demo.analysis import Measurement, RunResult, describe, run_analysis
-from agent_rollouts.demo.conditions import Phase
-from agent_rollouts.demo.plan import (
+from kernel.catalog import image_repository
+from tools.demo.analysis import Measurement, RunResult, describe, run_analysis
+from tools.demo.conditions import Phase
+from tools.demo.plan import (
     RolloutPlan,
     RunContext,
     Step,
@@ -27,10 +24,10 @@ from agent_rollouts.demo.plan import (
     pod_template_hash,
     rollout_fields,
 )
-from agent_rollouts.demo.report import Marker, ReleaseSection, collect
-from agent_rollouts.demo.traffic import TrafficSplitter
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
-from agent_rollouts.prometheus import ScrapeTarget, run_prometheus
+from tools.demo.report import Marker, ReleaseSection, collect
+from tools.demo.traffic import TrafficSplitter
+from tools.local_prometheus import ScrapeTarget, run_prometheus
+from tools.procs import LOOPBACK, free_port, spawn
 
 JUDGE_TOKEN_SECRET = ("agent-rollouts-judge-token", "token")  # the Secret the web templates read
 DEMO_CLIENTS = 20
@@ -249,13 +246,6 @@ class DemoOptions:
     seed: int = 1
 
 
-def _agent_rollouts(argv: list[str]) -> tuple[int, str]:
-    """Run an `agent-rollouts` subcommand in-process, exactly as a user would type it."""
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main(argv, Environment(stdout=out, stderr=err))
-    return code, (err.getvalue() + out.getvalue()).strip()  # progress first, the result last
-
-
 WORKDIR_MARKER = ".agent-rollouts-demo"
 
 
@@ -286,7 +276,8 @@ class Rehearsal:
 def rehearse(options: DemoOptions, plan: RolloutPlan, out: TextIO) -> Rehearsal:
     """Start every process, rehearse each release in turn, release the good ones, stop everything."""
     from agents.auth import mint_token
-    from agents.loadgen import sample_payload, send
+    from gitops import writer
+    from tools.loadgen import sample_payload, send
 
     workdir = options.workdir
     prepare_workdir(workdir)
@@ -331,9 +322,7 @@ def rehearse(options: DemoOptions, plan: RolloutPlan, out: TextIO) -> Rehearsal:
         subprocess.run(
             ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(environments_repo)], check=True
         )
-        code, message = _agent_rollouts(["bootstrap", "--repo", str(environments_repo)])
-        if code != 0:
-            raise RuntimeError(f"bootstrap failed: {message}")
+        writer.bootstrap(str(environments_repo))
         prometheus_url = stack.enter_context(run_prometheus(workdir / "prometheus", targets))
         judge_port = free_port()
         judge_url = f"http://{LOOPBACK}:{judge_port}"
@@ -406,22 +395,8 @@ def rehearse(options: DemoOptions, plan: RolloutPlan, out: TextIO) -> Rehearsal:
                 progress.emit(
                     "release", f"agent-rollouts release --env {options.env} --agent {options.agent}"
                 )
-                code, message = _agent_rollouts(
-                    [
-                        "release",
-                        "--repo",
-                        str(environments_repo),
-                        "--env",
-                        options.env,
-                        "--agent",
-                        options.agent,
-                        "--image",
-                        release.image,
-                    ]  # fmt: skip
-                )
-                progress.emit("release", f"  {message.splitlines()[-1] if message else 'released'}")
-                if code != 0:
-                    raise RuntimeError(f"release failed: {message}")
+                result = writer.release(str(environments_repo), options.env, options.agent, release.image)
+                progress.emit("release", f"  {result.summary}")
         rehearsal.sections = release_sections(
             prometheus_url, options.agent, stable, rehearsal.outcomes, progress
         )

@@ -3,16 +3,17 @@
 import argparse
 import json
 import os
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
+from kernel.contract import CHECK_NAMES
+from kernel.errors import AgentRolloutsError
 
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
-from webhook.app.core.config import Settings
-from webhook.backends import BackendUnavailable, create_backend
-from webhook.judge import InputError, JudgeConfig, judge
-from webhook.models import Judgement, JudgementRequest
-from webhook.stats.checks import CHECKS
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from webhook.models import Judgement
 
 EXIT_BY_VERDICT = {
     "pass": ExitStatus.SUCCESS,
@@ -27,9 +28,9 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 def _tolerance(text: str) -> tuple[str, float]:
     check, sep, value = text.partition("=")
-    if not sep or check not in CHECKS:
+    if not sep or check not in CHECK_NAMES:
         raise argparse.ArgumentTypeError(
-            f"expected CHECK=VALUE with CHECK one of {', '.join(CHECKS)}, got {text!r}"
+            f"expected CHECK=VALUE with CHECK one of {', '.join(CHECK_NAMES)}, got {text!r}"
         )
     try:
         return check, float(value)
@@ -37,19 +38,26 @@ def _tolerance(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"tolerance {value!r} is not a number") from None
 
 
-def _describe_errors(exc: ValidationError) -> str:
+def _describe_errors(exc: "ValidationError") -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg']}" for e in exc.errors())
 
 
-def _print_human(judgement: Judgement, env: Environment) -> None:
+def _print_human(judgement: "Judgement", env: Console) -> None:
     print(f"{judgement.verdict.upper()} (score {judgement.score}): {judgement.reason}", file=env.stdout)
     for name, check in judgement.checks.items():
         print(f"  {name:<10} {check.verdict:<12} {check.reason}", file=env.stdout)
     print(f"report: {judgement.report_url}", file=env.stdout)
 
 
-def run_judge(args: argparse.Namespace, env: Environment) -> int:
+def run_judge(args: argparse.Namespace, env: Console) -> int:
     """Judge a canary from a terminal; the exit status is the verdict."""
+    from pydantic import ValidationError
+
+    from webhook.app.core.config import Settings
+    from webhook.backends import create_backend
+    from webhook.judge import InputError, JudgeConfig, judge
+    from webhook.models import JudgementRequest
+
     body: dict[str, object] = {"agent": args.agent, "canary": args.canary, "baseline": args.baseline}
     for key in ("namespace", "checks", "start", "end"):
         if getattr(args, key) is not None:
@@ -58,7 +66,8 @@ def run_judge(args: argparse.Namespace, env: Environment) -> int:
         body["tolerances"] = dict(args.tolerance)
     try:
         request = JudgementRequest.model_validate(body)
-        backend = create_backend("prometheus", args.prometheus_url, timeout=args.timeout, cache_ttl=0)
+        url = args.prometheus_url or Settings().prometheus_url
+        backend = create_backend("prometheus", url, timeout=args.timeout, cache_ttl=0)
     except ValidationError as exc:
         env.error(_describe_errors(exc))
         return ExitStatus.USAGE
@@ -70,9 +79,6 @@ def run_judge(args: argparse.Namespace, env: Environment) -> int:
     except InputError as exc:
         env.error(f"{exc.field}: {exc}")
         return ExitStatus.USAGE
-    except BackendUnavailable as exc:
-        env.error(str(exc))
-        return ExitStatus.UNAVAILABLE
     if args.json:
         print(json.dumps(judgement.model_dump(mode="json")), file=env.stdout)
     else:
@@ -80,10 +86,12 @@ def run_judge(args: argparse.Namespace, env: Environment) -> int:
     return EXIT_BY_VERDICT[judgement.verdict]
 
 
-def run_serve(args: argparse.Namespace, env: Environment) -> int:
+def run_serve(args: argparse.Namespace, env: Console) -> int:
     """Run the judge service until interrupted."""
     import uvicorn
+    from pydantic import ValidationError
 
+    from webhook.app.core.config import Settings
     from webhook.app.main import create_app
 
     overrides = {
@@ -98,7 +106,7 @@ def run_serve(args: argparse.Namespace, env: Environment) -> int:
     except ValidationError as exc:
         env.error(_describe_errors(exc))
         return ExitStatus.USAGE
-    except ValueError as exc:
+    except (AgentRolloutsError, ValueError) as exc:  # no token, or an unknown backend
         env.error(str(exc))
         return ExitStatus.USAGE
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
@@ -113,14 +121,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     judge_cmd.add_argument(
         "--prometheus-url",
-        default=_env("PROMETHEUS_URL", Settings.model_fields["prometheus_url"].default),
-        help="env AGENT_ROLLOUTS_PROMETHEUS_URL",
+        help="env AGENT_ROLLOUTS_PROMETHEUS_URL (default http://127.0.0.1:9090)",
     )
     judge_cmd.add_argument("--agent", required=True, help="the agent_name label")
     judge_cmd.add_argument("--canary", required=True, help="the canary's rollouts_pod_template_hash")
     judge_cmd.add_argument("--baseline", required=True, help="the baseline's rollouts_pod_template_hash")
     judge_cmd.add_argument("--namespace", default=None)
-    judge_cmd.add_argument("--checks", nargs="+", choices=CHECKS, default=None, help="default: all")
+    judge_cmd.add_argument("--checks", nargs="+", choices=CHECK_NAMES, default=None, help="default: all")
     judge_cmd.add_argument(
         "--start", default=None, help="RFC 3339 or unix seconds; default: first canary sample"
     )

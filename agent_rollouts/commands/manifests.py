@@ -5,17 +5,17 @@ import dataclasses
 import json
 from pathlib import Path
 
-from agent_rollouts.catalog import ENVIRONMENTS
-from agent_rollouts.context import Environment
-from agent_rollouts.status import ExitStatus
-from agent_rollouts.tools import ToolMissing
-from ci.affected import AffectedError, affected
-from ci.render import RenderError, render, render_stack
-from ci.schemas import CRD_DIR_VARIABLE
+from agent_rollouts.console import Console
+from agent_rollouts.exit_codes import ExitStatus
+from kernel.catalog import ENVIRONMENTS
+from kernel.errors import AgentRolloutsError
+from kernel.toolpaths import CRD_DIR_VARIABLE
 
 
-def _render(args: argparse.Namespace, env: Environment) -> int:
+def _render(args: argparse.Namespace, env: Console) -> int:
     """Render overlays to files under -o, or one environment's stack to stdout."""
+    from ci.render import render, render_stack
+
     try:
         if args.output is None:
             stack_env = args.env or "dev"
@@ -26,7 +26,7 @@ def _render(args: argparse.Namespace, env: Environment) -> int:
             env.stdout.write(stack)
             return ExitStatus.SUCCESS
         written = render(Path(args.output), args.env)
-    except (RenderError, ToolMissing) as exc:
+    except AgentRolloutsError as exc:
         env.error(f"render: {exc}")
         return ExitStatus.ERROR
     for path in written:
@@ -34,14 +34,14 @@ def _render(args: argparse.Namespace, env: Environment) -> int:
     return ExitStatus.SUCCESS
 
 
-def _validate(args: argparse.Namespace, env: Environment) -> int:
+def _validate(args: argparse.Namespace, env: Console) -> int:
     """Render and check overlays; one line per problem, exit 1 on any."""
     from ci.validate import RULE_TESTS, junit_xml, validate  # imported late: keeps other commands fast
 
     try:
         rule_tests = args.rule_tests or RULE_TESTS
         report = validate(args.paths, crd_dir=args.crd_dir, policy=args.policy, rule_tests=rule_tests)
-    except (ToolMissing, FileNotFoundError) as exc:
+    except (AgentRolloutsError, FileNotFoundError) as exc:
         env.error(f"validate: {exc}")
         return ExitStatus.ERROR
     for problem in report.problems:
@@ -56,11 +56,13 @@ def _validate(args: argparse.Namespace, env: Environment) -> int:
     return ExitStatus.ERROR
 
 
-def _affected(args: argparse.Namespace, env: Environment) -> int:
+def _affected(args: argparse.Namespace, env: Console) -> int:
     """Print the agents a diff affects as JSON."""
+    from ci.affected import affected
+
     try:
         result = affected(args.base, args.head)
-    except AffectedError as exc:
+    except AgentRolloutsError as exc:
         env.error(f"affected: {exc}")
         return ExitStatus.ERROR
     print(json.dumps(dataclasses.asdict(result)), file=env.stdout)

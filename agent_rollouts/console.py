@@ -6,7 +6,7 @@ from typing import TextIO
 
 
 @dataclass
-class Environment:
+class Console:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from agent_rollouts.procs import LOOPBACK, free_port, spawn
-from agent_rollouts.tools import find_tool
+from kernel.toolpaths import find_tool
+from tools.procs import LOOPBACK, free_port, spawn
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ import os
 import shutil
 from pathlib import Path
 
+from kernel.errors import ToolMissing
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-class ToolMissing(RuntimeError):
-    """A required external tool is not installed; `make bootstrap` installs it."""
+# Names the folder of CRD YAML that schemas are derived from (default ../shared/crds).
+CRD_DIR_VARIABLE = "AGENT_ROLLOUTS_CRD_DIR"
 
 
 def tools_dir() -> Path:

@@ -1,7 +1,7 @@
 """Benchmarks of the judge (numbers in docs/benchmarks.md).
 
-    python -m webhook.bench quality --seed 1 --runs 300 [--rate 10]  # decisions, against other judges
-    python -m webhook.bench overhead --seed 1 --calls 200 --concurrency 8  # latency vs its raw PromQL
+    python -m benchmarks.judge_quality quality --seed 1 --runs 300 [--rate 10]  # decisions, against other judges
+    python -m benchmarks.judge_quality overhead --seed 1 --calls 200 --concurrency 8  # latency vs its raw PromQL
 
 `quality` simulates Argo asking every interval on growing data. Per request, the simulation draws
 bucket counts straight from each scenario's bucket probabilities (estimated once by Monte Carlo),
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.metrics import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
+from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
 from webhook.judge import JudgeConfig
 from webhook.stats.checks import (
     CHECKS,
@@ -497,12 +497,12 @@ def _summary(cells: dict[tuple[str, float, str], Cell], runs: int) -> list[str]:
 def overhead(seed: int, calls: int, concurrency: int) -> str:
     import requests
 
-    from agent_rollouts.prometheus import backfill, run_prometheus
+    from tools.local_prometheus import backfill, run_prometheus
+    from tools.traffic import Arm as ScenarioArm
+    from tools.traffic import openmetrics, render
     from webhook.backends import PrometheusBackend
     from webhook.judge import judge
     from webhook.models import JudgementRequest
-    from webhook.scenarios import Arm as ScenarioArm
-    from webhook.scenarios import openmetrics, render
 
     end = math.floor((time.time() - 3 * 3600) / 60) * 60
     duration = 1800
@@ -583,7 +583,7 @@ def _first_query(request: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m webhook.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.judge_quality", description=__doc__)
     sub = parser.add_subparsers(dest="what", required=True)
     q = sub.add_parser("quality")
     q.add_argument("--seed", type=int, default=1)

@@ -1,4 +1,4 @@
-"""`agent-rollouts cluster up|down|status`: a local Kubernetes control plane on loopback.
+"""A local Kubernetes control plane on loopback, for `agent-rollouts cluster up|down|status`.
 
 etcd, kube-apiserver, kube-controller-manager (ReplicaSets, namespaces, garbage collection),
 kube-scheduler, kwok (fake nodes: pods become Ready without containers) and the Argo Rollouts
@@ -6,7 +6,6 @@ controller, built by `make cluster` into `.tools/cluster/bin`. Certificates are 
 `up`; state, logs and the kubeconfig live in `.cluster/` (git-ignored).
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -19,12 +18,10 @@ from pathlib import Path
 
 import requests
 
-from agent_rollouts.context import Environment
-from agent_rollouts.procs import LOOPBACK, free_port
-from agent_rollouts.status import ExitStatus
-from agent_rollouts.tools import REPO_ROOT, ToolMissing, find_tool, tools_dir
+from kernel.errors import ToolMissing, Unavailable
+from kernel.toolpaths import REPO_ROOT, find_tool, tools_dir
+from tools.procs import LOOPBACK, free_port
 
-STATE_DIR = REPO_ROOT / ".cluster"
 CRD_DIR = REPO_ROOT.parent / "shared" / "crds"
 # CRDs the rendered agent manifests use: the Argo Rollouts kinds and the PodMonitor.
 CRD_FILES = (
@@ -49,7 +46,7 @@ SERVICE_CIDR = "10.96.0.0/16"
 START_TIMEOUT = 90.0
 
 
-class ClusterError(RuntimeError):
+class ClusterError(Unavailable):
     """A component is missing or did not start; the message names it and its log."""
 
 
@@ -215,7 +212,7 @@ def _start_time(pid: object) -> str | None:
     return None if state in ("Z", "X") else start_time
 
 
-def _alive(entry: dict[str, object]) -> bool:
+def alive(entry: dict[str, object]) -> bool:
     """True while the recorded process still runs."""
     return entry["started"] is not None and _start_time(entry["pid"]) == entry["started"]
 
@@ -223,7 +220,7 @@ def _alive(entry: dict[str, object]) -> bool:
 def _wait(state: State, entry: dict[str, object], check: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if not _alive(entry):
+        if not alive(entry):
             raise ClusterError(f"{entry['name']} exited; see {state.logs / (str(entry['name']) + '.log')}")
         if check():
             return
@@ -262,14 +259,14 @@ def stop_all(state: State) -> list[str]:
     processes = load_processes(state)
     stopped = []
     for entry in reversed(processes):
-        if not _alive(entry):
+        if not alive(entry):
             continue
         pid = int(str(entry["pid"]))
         os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        while _alive(entry) and time.monotonic() < deadline:
+        while alive(entry) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(entry):
+        if alive(entry):
             os.killpg(pid, signal.SIGKILL)
         stopped.append(str(entry["name"]))
     state.processes.unlink(missing_ok=True)
@@ -468,60 +465,4 @@ def apply_crds(state: State) -> None:
 
 def healthy(state: State) -> bool:
     processes = load_processes(state)
-    return len(processes) == len(COMPONENTS) and all(_alive(p) for p in processes)
-
-
-def run_up(args: argparse.Namespace, env: Environment) -> int:
-    """Start the local control plane, or report that it already runs."""
-    state = State(args.state_dir)
-    if healthy(state):
-        print(f"cluster already up; KUBECONFIG={state.kubeconfig}", file=env.stdout)
-        return ExitStatus.SUCCESS
-    try:
-        up(state)
-    except (ClusterError, ToolMissing) as exc:
-        stop_all(state)
-        env.error(str(exc))
-        return ExitStatus.UNAVAILABLE
-    print(f"cluster up; KUBECONFIG={state.kubeconfig}", file=env.stdout)
-    return ExitStatus.SUCCESS
-
-
-def run_down(args: argparse.Namespace, env: Environment) -> int:
-    """Stop every process `up` started."""
-    stopped = stop_all(State(args.state_dir))
-    print(f"stopped: {', '.join(stopped)}" if stopped else "cluster not running", file=env.stdout)
-    return ExitStatus.SUCCESS
-
-
-def run_status(args: argparse.Namespace, env: Environment) -> int:
-    """Print each component's state; exit 5 unless all run."""
-    state = State(args.state_dir)
-    processes = load_processes(state)
-    if not processes:
-        print("cluster not running", file=env.stdout)
-        return ExitStatus.UNAVAILABLE
-    for entry in processes:
-        print(
-            f"{entry['name']:<24} {'running' if _alive(entry) else 'stopped'} (pid {entry['pid']})",
-            file=env.stdout,
-        )
-    print(f"KUBECONFIG={state.kubeconfig}", file=env.stdout)
-    return ExitStatus.SUCCESS if healthy(state) else ExitStatus.UNAVAILABLE
-
-
-def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    cluster = subparsers.add_parser(
-        "cluster",
-        help="a local control plane with the Argo Rollouts controller (build it with `make cluster`)",
-        description="etcd, kube-apiserver, controller-manager, scheduler, kwok and Argo Rollouts on loopback.",
-    )
-    cluster.add_argument("--state-dir", type=Path, default=STATE_DIR, help="default: .cluster/ in the repo")
-    actions = cluster.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
-    for name, handler, text in (
-        ("up", run_up, "start it (idempotent)"),
-        ("down", run_down, "stop every process it started"),
-        ("status", run_status, "show which components run"),
-    ):
-        actions.add_parser(name, help=text).set_defaults(handler=handler)
+    return len(processes) == len(COMPONENTS) and all(alive(p) for p in processes)

@@ -1,6 +1,6 @@
 """Release latency and concurrent throughput on a local bare remote, against the git CLI floor.
 
-`python -m gitops.bench [--releases N] [--writers W]` prints a Markdown table. The floor is the same
+`python -m benchmarks.gitops_writer [--releases N] [--writers W]` prints a Markdown table. The floor is the same
 one-file commit-and-push done by hand with the git CLI (clone, edit, commit, push; fetch, reset and
 redo on a rejected push), without rendering or validation.
 """
@@ -18,13 +18,13 @@ from pathlib import Path
 
 import yaml
 
-from agent_rollouts.catalog import AGENTS, image_repository
 from gitops import layout
 from gitops.generate import Platform
 from gitops.git import git
 from gitops.images import parse_image, set_pin
 from gitops.validation import Validator
 from gitops.writer import Options, RetryPolicy, bootstrap, release
+from kernel.catalog import AGENTS, image_repository
 
 _counter = iter(range(1_000_000))
 _lock = threading.Lock()

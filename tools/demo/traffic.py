@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-# (base_url, request index) -> HTTP status, 0 when no answer came back (agents.loadgen.send).
+# (base_url, request index) -> HTTP status, 0 when no answer came back (tools.loadgen.send).
 Send = Callable[[str, int], int]
 
 

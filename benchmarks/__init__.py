@@ -1,0 +1,1 @@
+"""Benchmarks (`python -m benchmarks.<name>`), run from a clone; numbers go to docs/benchmarks.md."""
