@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kernel.contract import CheckName
-from webhook.stats.checks import CHECKS, Verdict
+from webhook.stats.checks import CHECKS, MAX_TOLERANCES, Verdict
 
 # Kubernetes label values: they go into PromQL label matchers, so nothing that needs quoting.
 LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
@@ -19,12 +19,20 @@ class Tolerances(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The ceilings are MAX_TOLERANCES: wider, any canary would pass.
     confidence: float | None = Field(
-        None, ge=0, le=1, description="drop in mean confidence and rise in each low-confidence share, 0-1"
+        None,
+        ge=0,
+        le=MAX_TOLERANCES["confidence"],
+        description="drop in mean confidence and rise in each low-confidence share",
     )
-    cost: float | None = Field(None, ge=0, le=100, description="relative rise in mean cost per request")
-    errors: float | None = Field(None, ge=0, le=1, description="rise in failure rate, 0-1")
-    latency: float | None = Field(None, ge=0, le=1, description="rise in the share of slow requests, 0-1")
+    cost: float | None = Field(
+        None, ge=0, le=MAX_TOLERANCES["cost"], description="relative rise in mean cost per request"
+    )
+    errors: float | None = Field(None, ge=0, le=MAX_TOLERANCES["errors"], description="rise in failure rate")
+    latency: float | None = Field(
+        None, ge=0, le=MAX_TOLERANCES["latency"], description="rise in the share of slow requests"
+    )
 
 
 class JudgementRequest(BaseModel):
@@ -87,8 +95,21 @@ class CheckResult(BaseModel):
 
 
 class Window(BaseModel):
+    """The window judged, why it starts where it does, and where the baseline's thresholds come from."""
+
     start: float
     end: float
+    reason: str = Field(
+        description="why the window starts at `start`, e.g. after a gap in the canary's scrapes"
+    )
+    stratum_seconds: float | None = Field(
+        default=None, description="the scrape interval: canary and baseline are compared per interval"
+    )
+    reference_start: float | None = Field(
+        default=None, description="start of the baseline's reference period"
+    )
+    reference_end: float | None = Field(default=None, description="end of the baseline's reference period")
+    reference_reason: str | None = Field(default=None, description="what the baseline's reference period is")
 
 
 class Judgement(BaseModel):

@@ -60,7 +60,7 @@ def test_bimodal_collapse_keeps_the_mean(backfilled: Backfilled) -> None:
     backend = PrometheusBackend(backfilled.url)
     request = JudgementRequest(agent="bimodal-collapse", canary=CANARY, baseline=BASELINE, end=backfilled.end)
     evaluation = evaluate(request, backend, JudgeConfig())
-    means = {arm: counts.confidence.mean() for arm, counts in evaluation.arms.items() if counts.confidence}
+    means = {arm: h.mean() for arm, counts in evaluation.arms.items() if (h := counts.histogram("confidence"))}
     assert abs(means["canary"] - means["baseline"]) < 0.03
     check = evaluation.judgement.checks["confidence"]
     assert check.verdict == "fail"

@@ -47,3 +47,14 @@ def first_timestamp(series: Iterable[Series]) -> float | None:
     """The earliest finite sample among `series`, or None when there is none."""
     times = [t for s in series for t, v in s.points if math.isfinite(v)]
     return min(times) if times else None
+
+
+def stratified_increase(series: Iterable[Series], edges: Sequence[float]) -> list[float]:
+    """The summed increase of `series` in each interval (edges[k], edges[k + 1]]."""
+    out = [0.0] * max(len(edges) - 1, 0)
+    for s in series:
+        cumulative = corrected(s.points)
+        values = [value_at(cumulative, t) for t in edges]
+        for k in range(len(out)):
+            out[k] += max(0.0, values[k + 1] - values[k])
+    return out
