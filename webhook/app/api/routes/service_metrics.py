@@ -1,26 +1,9 @@
-"""Liveness, readiness and the service's own metrics."""
+"""`GET /metrics`: the judge's own metrics (health paths come from `kernel.web.health_router`)."""
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from webhook.app.api.deps import BackendDep
-
-router = APIRouter(tags=["health"])
-
-
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """Alive: the process answers."""
-    return {"status": "ok"}
-
-
-@router.get("/readyz", responses={503: {"description": "Prometheus does not answer"}})
-def readyz(backend: BackendDep, response: Response) -> dict[str, str]:
-    """Ready only when Prometheus answers."""
-    if backend.is_online():
-        return {"status": "ready"}
-    response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "prometheus unavailable"}
+router = APIRouter(tags=["metrics"])
 
 
 @router.get("/metrics", response_class=Response)
