@@ -21,7 +21,7 @@ from agents.logs import agent_name_var, trace_id_var
 from agents.metrics import AgentMetrics
 from agents.providers import LLMProvider, ProviderError
 from agents.registry import AGENT_TYPES
-from agents.settings import Settings
+from agents.settings import AgentSettings
 from agents.tracing import from_header
 from kernel import web
 from kernel.ratelimit import RateLimiter, retry_after_header
@@ -43,7 +43,7 @@ class ASGIEndpoint:
 
 
 def create_app(
-    agent_name: str, settings: Settings, registry: CollectorRegistry, provider: LLMProvider
+    agent_name: str, settings: AgentSettings, registry: CollectorRegistry, provider: LLMProvider
 ) -> FastAPI:
     """The service for one agent; metrics go to `registry`."""
     if agent_name not in AGENT_TYPES:

@@ -213,7 +213,7 @@ TYPES = {
 }
 
 
-def render(parts: Iterable[dict[str, list[str]]]) -> str:
+def openmetrics_document(parts: Iterable[dict[str, list[str]]]) -> str:
     """Merge several agents' families into one OpenMetrics document ending in `# EOF`."""
     merged: dict[str, list[str]] = {name: [] for name in TYPES}
     for part in parts:

@@ -8,7 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kernel.ratelimit import retry_after_header
 from kernel.web import APIError
-from webhook.app.core.config import Settings
+from webhook.app.core.config import JudgeSettings
 from webhook.backends import MetricsBackend
 from webhook.judge import JudgeConfig
 
@@ -22,7 +22,7 @@ def get_backend(request: Request) -> MetricsBackend:
 
 def get_judge_config(request: Request) -> JudgeConfig:
     """Judge settings, with `report_url` pointing back at the URL this request came in on."""
-    settings: Settings = request.app.state.settings
+    settings: JudgeSettings = request.app.state.settings
     return settings.judge_config(report_base_url=str(request.base_url))
 
 
