@@ -17,7 +17,7 @@ class ConfigError(AgentRolloutsError):
     """The configuration cannot run the service; the message names the setting."""
 
 
-class Settings(BaseSettings):
+class AgentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENT_")
 
     jwt_secret: SecretStr | None = None

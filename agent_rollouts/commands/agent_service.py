@@ -16,11 +16,11 @@ def run_agent(args: argparse.Namespace, env: Console) -> int:
 
     from agents.logs import configure_logging
     from agents.service import create_app
-    from agents.settings import Settings
+    from agents.settings import AgentSettings
 
     try:
         flags = {"variant": args.variant, "seed": args.seed}  # a flag beats AGENT_VARIANT / AGENT_SEED
-        settings = Settings(**{name: value for name, value in flags.items() if value is not None})
+        settings = AgentSettings(**{name: value for name, value in flags.items() if value is not None})
         app = create_app(args.name, settings, CollectorRegistry(), settings.build_provider())
     except ValidationError as exc:
         env.error(

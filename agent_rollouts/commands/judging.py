@@ -53,7 +53,7 @@ def run_judge(args: argparse.Namespace, env: Console) -> int:
     """Judge a canary from a terminal; the exit status is the verdict."""
     from pydantic import ValidationError
 
-    from webhook.app.core.config import Settings
+    from webhook.app.core.config import JudgeSettings
     from webhook.backends import create_backend
     from webhook.judge import InputError, JudgeConfig, judge
     from webhook.models import JudgementRequest
@@ -66,7 +66,7 @@ def run_judge(args: argparse.Namespace, env: Console) -> int:
         body["tolerances"] = dict(args.tolerance)
     try:
         request = JudgementRequest.model_validate(body)
-        url = args.prometheus_url or Settings().prometheus_url
+        url = args.prometheus_url or JudgeSettings().prometheus_url
         backend = create_backend("prometheus", url, timeout=args.timeout, cache_ttl=0)
     except ValidationError as exc:
         env.error(_describe_errors(exc))
@@ -91,7 +91,7 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
     import uvicorn
     from pydantic import ValidationError
 
-    from webhook.app.core.config import Settings
+    from webhook.app.core.config import JudgeSettings
     from webhook.app.main import create_app
 
     overrides = {
@@ -101,7 +101,7 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
         "port": args.port,
     }
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = JudgeSettings(**{k: v for k, v in overrides.items() if v is not None})
         app = create_app(settings)
     except ValidationError as exc:
         env.error(_describe_errors(exc))

@@ -9,7 +9,7 @@ from kernel.secrets import read_secret
 from webhook.judge import JudgeConfig
 
 
-class Settings(BaseSettings):
+class JudgeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENT_ROLLOUTS_", extra="ignore")
 
     prometheus_url: str = "http://127.0.0.1:9090"
