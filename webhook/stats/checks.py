@@ -180,6 +180,13 @@ class Mismatch(Exception):
     """The builds' buckets have no common bound the comparison needs; names what is missing."""
 
 
+@dataclass(frozen=True)
+class Unmatched:
+    """A comparison the buckets cannot make: it never passes, never fails, and says why."""
+
+    reason: str
+
+
 MEASURES: dict[CheckName, str] = {
     "confidence": (
         "drop in mean confidence, and rise in the share of requests at or below each confidence level "
@@ -226,16 +233,21 @@ def evaluate_check(
             reason += f"; {_more(levels.min_requests - have, rate)}"
         return CheckOutcome(verdict="inconclusive", reason=reason, **base)  # type: ignore[arg-type]
     try:
-        comparisons = COMPARISONS[name](canary, baseline, reference, context)
+        planned = COMPARISONS[name](canary, baseline, reference, context)
     except Mismatch as exc:
         return CheckOutcome(verdict="inconclusive", reason=str(exc), **base)  # type: ignore[arg-type]
-    fail_threshold = math.log(len(comparisons) / (levels.alpha_fail * CHECK_WEIGHT))
+    comparisons = [c for c in planned if isinstance(c, Comparison)]
+    unmatched = [c for c in planned if isinstance(c, Unmatched)]
+    # The split is over every planned comparison (fixed by the reference), made or not.
+    fail_threshold = math.log(len(planned) / (levels.alpha_fail * CHECK_WEIGHT))
     pass_threshold = math.log(1 / levels.alpha_pass)
     scored = [(c, c.log_e("fail"), c.log_e("pass")) for c in comparisons]
     failing = [s for s in scored if s[1] >= fail_threshold]
     if failing:
         comparison = max(failing, key=lambda s: s[1])[0]
         verdict: Verdict = "fail"
+    elif unmatched:
+        return CheckOutcome(verdict="inconclusive", reason=unmatched[0].reason, **base)  # type: ignore[arg-type]
     else:
         comparison = min(scored, key=lambda s: s[2])[0]  # the one farthest from passing binds
         verdict = "pass" if all(s[2] >= pass_threshold for s in scored) else "inconclusive"
@@ -419,7 +431,7 @@ def _mean_comparison(
 
 def confidence(
     canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context
-) -> list[Comparison]:
+) -> list[Comparison | Unmatched]:
     c, b, ref = _inputs(canary.confidence, baseline.confidence, reference.confidence, "agent_confidence")
     common = _common(c, b, "agent_confidence")
     if max(common) < 1.0:
@@ -429,17 +441,23 @@ def confidence(
     mean = _mean_comparison(
         "mean confidence", c, b, max(common), context.strata, False, context.tolerance, 1.0, _level, _signed
     )
-    comparisons = [mean]
+    comparisons: list[Comparison | Unmatched] = [mean]
     previous = 0.0
     for level in CONFIDENCE_LEVELS:
         if level not in ref.bounds or ref.share_at_or_below(level) > LOW_TAIL_SHARE:
             continue
         near = [x for x in common if previous < x <= level and x >= level - LEVEL_SLACK and x in ref.bounds]
         if not near:
-            raise Mismatch(
-                f"the builds' agent_confidence buckets share no bound near {level:g} (canary le={_bounds(c.bounds)}, "
-                f"baseline le={_bounds(b.bounds)}): the low-confidence share cannot be compared"
+            # It can still fail on the other comparisons, but never pass without this one.
+            comparisons.append(
+                Unmatched(
+                    f"the builds' agent_confidence buckets share no bound near {level:g} (canary "
+                    f"le={_bounds(c.bounds)}, baseline le={_bounds(b.bounds)}): the share of requests with "
+                    f"confidence <= {level:g} cannot be compared, so the check cannot pass; give both builds "
+                    "common buckets"
+                )
             )
+            continue
         bound = max(near)
         previous = bound
         comparisons.append(
@@ -526,7 +544,9 @@ def cost(canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: 
     ]
 
 
-COMPARISONS: dict[CheckName, Callable[[ArmCounts, ArmCounts, Reference, Context], list[Comparison]]] = {
+COMPARISONS: dict[
+    CheckName, Callable[[ArmCounts, ArmCounts, Reference, Context], Sequence[Comparison | Unmatched]]
+] = {
     "confidence": confidence,
     "cost": cost,
     "errors": errors,

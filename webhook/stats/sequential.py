@@ -182,6 +182,8 @@ def _sup_null(x_c: float, n_c: float, x_b: float, n_b: float, tolerance: float) 
     def slope(p: float) -> float:
         return x_c / (p + tolerance) - (n_c - x_c) / (1 - p - tolerance) + x_b / p - (n_b - x_b) / (1 - p)
 
+    if n_c and n_b and x_c / n_c - x_b / n_b >= tolerance:  # the estimate itself is in the null
+        return _log_binomial_kernel(x_c, n_c, x_c / n_c) + _log_binomial_kernel(x_b, n_b, x_b / n_b)
     low, high = 1e-12, 1 - tolerance - 1e-12
     if high <= low:
         return -math.inf
@@ -202,7 +204,9 @@ def _log_scaled_phi(x: float) -> float:
     if x > -8:
         return x * x / 2 + math.log(0.5 * math.erfc(-x / math.sqrt(2)))
     inverse = 1 / (x * x)  # Mills' ratio: Phi(x) ~ phi(x) / -x (1 - 1/x^2 + 3/x^4 - 15/x^6)
-    return -math.log(-x) - 0.5 * math.log(2 * math.pi) + math.log1p(-inverse + 3 * inverse**2 - 15 * inverse**3)
+    return (
+        -math.log(-x) - 0.5 * math.log(2 * math.pi) + math.log1p(-inverse + 3 * inverse**2 - 15 * inverse**3)
+    )
 
 
 def _log_half_normal_mixture(s: float, information: float, tau: float) -> float:
