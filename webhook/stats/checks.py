@@ -236,21 +236,11 @@ def evaluate_check(
         planned = COMPARISONS[name](canary, baseline, reference, context)
     except Mismatch as exc:
         return CheckOutcome(verdict="inconclusive", reason=str(exc), **base)  # type: ignore[arg-type]
-    comparisons = [c for c in planned if isinstance(c, Comparison)]
-    unmatched = [c for c in planned if isinstance(c, Unmatched)]
-    # The split is over every planned comparison (fixed by the reference), made or not.
-    fail_threshold = math.log(len(planned) / (levels.alpha_fail * CHECK_WEIGHT))
-    pass_threshold = math.log(1 / levels.alpha_pass)
-    scored = [(c, c.log_e("fail"), c.log_e("pass")) for c in comparisons]
-    failing = [s for s in scored if s[1] >= fail_threshold]
-    if failing:
-        comparison = max(failing, key=lambda s: s[1])[0]
-        verdict: Verdict = "fail"
-    elif unmatched:
-        return CheckOutcome(verdict="inconclusive", reason=unmatched[0].reason, **base)  # type: ignore[arg-type]
-    else:
-        comparison = min(scored, key=lambda s: s[2])[0]  # the one farthest from passing binds
-        verdict = "pass" if all(s[2] >= pass_threshold for s in scored) else "inconclusive"
+    verdict, binding = decide(planned, levels)
+    if isinstance(binding, Unmatched):
+        return CheckOutcome(verdict=verdict, reason=binding.reason, **base)  # type: ignore[arg-type]
+    comparison = binding
+    fail_threshold, pass_threshold = thresholds(len(planned), levels)
     effect = comparison.effect()
     lower = comparison.bound("fail", fail_threshold)
     upper = comparison.bound("pass", pass_threshold)
@@ -284,6 +274,31 @@ def evaluate_check(
         upper=_finite(upper),
         **base,  # type: ignore[arg-type]
     )
+
+
+def thresholds(planned: int, levels: Levels) -> tuple[float, float]:
+    """log(1/alpha) for one of `planned` comparisons of a check: (fail, pass).
+
+    The fail split is over every planned comparison (fixed by the reference), made or not.
+    """
+    return math.log(planned / (levels.alpha_fail * CHECK_WEIGHT)), math.log(1 / levels.alpha_pass)
+
+
+def decide(
+    planned: Sequence[Comparison | Unmatched], levels: Levels
+) -> tuple[Verdict, Comparison | Unmatched]:
+    """The check's verdict and the comparison that decided it (or binds it)."""
+    fail_threshold, pass_threshold = thresholds(len(planned), levels)
+    comparisons = [c for c in planned if isinstance(c, Comparison)]
+    scored = [(c, c.log_e("fail"), c.log_e("pass")) for c in comparisons]
+    failing = [s for s in scored if s[1] >= fail_threshold]
+    if failing:
+        return "fail", max(failing, key=lambda s: s[1])[0]
+    unmatched = [c for c in planned if isinstance(c, Unmatched)]
+    if unmatched:
+        return "inconclusive", unmatched[0]
+    binding = min(scored, key=lambda s: s[2])[0]  # the one farthest from passing binds
+    return ("pass" if all(s[2] >= pass_threshold for s in scored) else "inconclusive"), binding
 
 
 def _more(requests: float, rate_per_minute: float) -> str:

@@ -137,7 +137,7 @@ class ShareDifference:
                 _log_beta_bernoulli(x_c, n_c, rate, strength),
                 _log_beta_bernoulli(x_c, n_c, rate, VAGUE_STRENGTH),
             ],
-            [0.6, 0.4],
+            [0.8, 0.2],
         )
         baseline = _log_beta_bernoulli(x_b, n_b, rate, strength)
         return canary + baseline - _sup_null(x_c, n_c, x_b, n_b, tolerance)
