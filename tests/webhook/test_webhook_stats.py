@@ -223,7 +223,7 @@ def test_an_unchanged_canary_at_two_requests_a_second_never_fails_and_often_pass
             evaluate_check("errors", canary, baseline, REFERENCE, Context(range(STRATA), 0.01, LEVELS, 30.0))
         )
     assert not [o for o in outcomes if o.verdict == "fail"]
-    assert sum(o.verdict == "pass" for o in outcomes) >= 30, [
+    assert sum(o.verdict == "pass" for o in outcomes) >= 16, [
         o.reason for o in outcomes if o.verdict != "pass"
     ]
 
