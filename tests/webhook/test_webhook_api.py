@@ -61,6 +61,11 @@ def test_no_token_configured_refuses_to_start(backfilled: Backfilled) -> None:
         ({"checks": []}, "checks"),
         ({"tolerances": {"errors": -0.1}}, "tolerances.errors"),
         ({"tolerances": {"style": 0.1}}, "tolerances.style"),
+        # So wide that any canary would pass: refused, naming the tolerance.
+        ({"tolerances": {"errors": 0.5}}, "tolerances.errors"),
+        ({"tolerances": {"cost": 10}}, "tolerances.cost"),
+        ({"tolerances": {"latency": 0.9}}, "tolerances.latency"),
+        ({"tolerances": {"confidence": 1.0}}, "tolerances.confidence"),
         ({"end": "yesterday"}, "end"),
         ({"end": "2026-01-01T00:00:00"}, "end"),  # no time zone
         ({"surprise": 1}, "surprise"),
