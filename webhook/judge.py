@@ -65,7 +65,7 @@ class JudgeConfig:
     # A canary silent for longer than this (8 scrapes at 15 s) left; what follows is a new run.
     run_gap_seconds: int = 120
     reference_seconds: int = 3600  # the baseline's data before the run that sets its thresholds
-    reference_requests: int = 200
+    reference_requests: int = 100
     max_window_seconds: int = 7 * 86_400
     report_base_url: str = ""
 
