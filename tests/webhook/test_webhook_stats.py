@@ -24,7 +24,7 @@ from webhook.stats.checks import (
     evaluate_check,
 )
 from webhook.stats.counters import corrected, first_timestamp, increase, stratified_increase
-from webhook.stats.histograms import Cell, Cells, Histogram, cells_from_series, from_series, winsorised_sum
+from webhook.stats.histograms import Cells, Histogram, PodCell, cells_from_series, from_series, winsorised_sum
 from webhook.stats.sequential import MeanDifference, RateRatio, ShareDifference
 
 LEVELS = Levels(alpha_fail=0.0099, alpha_pass=0.05, min_requests=30)
@@ -279,7 +279,7 @@ def _confidence_cells(sampler: Sampler, requests: int, seed: int, strata: int = 
         for value in values:
             per_bucket[bisect.bisect_left(CONFIDENCE_BUCKETS, value)] += 1
         cumulative = tuple(float(c) for c in itertools.accumulate(per_bucket[:-1]))
-        cells.append(Cell(k, cumulative, float(len(values)), sum(values)))
+        cells.append(PodCell(k, cumulative, float(len(values)), sum(values)))
     return Cells(CONFIDENCE_BUCKETS, tuple(cells))
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kernel.contract import CHECK_NAMES, CheckName
-from webhook.stats.histograms import Cells, Histogram, winsorised_sum
+from webhook.stats.histograms import Cells, Histogram, bucket_variance, winsorised_sum
 from webhook.stats.sequential import MeanDifference, RateRatio, ShareDifference, Stratum
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -47,6 +47,7 @@ TAIL_QUANTILE = 0.95
 # mean already counts each of them at that bound, this catches how far beyond it they go.
 COST_BEYOND_TOLERANCE = 0.01
 MIN_COST_USD = 1e-9  # keeps the relative cost tolerance positive for agents that spend nothing
+VARIANCE_PRIOR_CELLS = 20  # how many per-scrape cells the buckets' variance estimate is worth
 CHECK_WEIGHT = 1 / len(CHECKS)  # each check's share of alpha_fail, whichever checks are asked for
 
 
@@ -412,8 +413,17 @@ def _mean_comparison(
         ]
         n = sum(v[1] for v in values)
         mean = sum(v[2] for v in values) / n
-        # Batch means: E[(W - n m)^2] = n sigma^2 for each cell, whatever its size.
-        variance = max(sum((w - t * mean) ** 2 for _, t, w in values) / n, 1e-18)
+        # Batch means over the per-pod, per-scrape cells: E[sum (W - n m)^2] = sigma^2 (N - sum n^2 / N).
+        # With few cells that estimate is itself noisy, so it is shrunk towards the buckets'
+        # estimate, worth VARIANCE_PRIOR_CELLS cells.
+        effective = n - sum(v[1] ** 2 for v in values) / n
+        batch = sum((w - t * mean) ** 2 for _, t, w in values) / effective if effective > 0 else 0.0
+        histogram = cells.histogram(strata)
+        bucket_spread = bucket_variance(histogram.bounds, histogram.cumulative, histogram.total, cap)
+        dof = len(values) - 1
+        variance = max(
+            (dof * batch + VARIANCE_PRIOR_CELLS * bucket_spread) / (dof + VARIANCE_PRIOR_CELLS), 1e-18
+        )
         by_stratum: dict[int, list[float]] = {}
         for k, t, w in values:
             slot = by_stratum.setdefault(k, [0.0, 0.0])

@@ -95,7 +95,7 @@ def from_series(
 
 
 @dataclass(frozen=True)
-class Cell:
+class PodCell:
     """What one pod's histogram gained in one stratum (one scrape interval)."""
 
     stratum: int
@@ -109,7 +109,7 @@ class Cells:
     """One arm's histogram as per-pod, per-stratum increments, on the bounds all its pods share."""
 
     bounds: tuple[float, ...]
-    cells: tuple[Cell, ...]
+    cells: tuple[PodCell, ...]
 
     def histogram(self, strata: range | None = None) -> Histogram:
         """The totals over `strata` (default all) as one histogram."""
@@ -148,6 +148,25 @@ def winsorised_sum(
     return min(estimate, sum_) if sum_ is not None else estimate
 
 
+def bucket_variance(bounds: Sequence[float], cumulative: Sequence[float], total: float, cap: float) -> float:
+    """Per-observation variance of min(x, cap) from the buckets alone: midpoints plus a uniform
+    spread within each bucket, observations above `cap` at `cap`."""
+    if not total:
+        return math.nan
+    index = bounds.index(cap)
+    first = second = 0.0
+    lower = previous = 0.0
+    for bound, count in zip(bounds[: index + 1], cumulative[: index + 1], strict=True):
+        n, middle = count - previous, (lower + bound) / 2
+        first += n * middle
+        second += n * (middle * middle + (bound - lower) ** 2 / 12)
+        lower, previous = bound, count
+    above = total - cumulative[index]
+    first += above * cap
+    second += above * cap * cap
+    return max(second / total - (first / total) ** 2, 0.0)
+
+
 def cells_from_series(buckets: Iterable[Series], sums: Iterable[Series], edges: Sequence[float]) -> Cells:
     """Per-pod increments of every bucket (and `_sum`) between consecutive `edges`."""
     pods: dict[tuple[tuple[str, str], ...], dict[float, Series]] = {}
@@ -159,7 +178,7 @@ def cells_from_series(buckets: Iterable[Series], sums: Iterable[Series], edges: 
     sum_of = {tuple(sorted((k, v) for k, v in s.labels.items() if k != "__name__")): s for s in sums}
     finite = [{b for b in by_bound if math.isfinite(b)} for by_bound in pods.values() if math.inf in by_bound]
     bounds = tuple(sorted(set.intersection(*finite))) if finite else ()
-    cells: list[Cell] = []
+    cells: list[PodCell] = []
     for key, by_bound in pods.items():
         if math.inf not in by_bound:
             continue
@@ -173,5 +192,5 @@ def cells_from_series(buckets: Iterable[Series], sums: Iterable[Series], edges: 
             for b in bounds:
                 running = max(running, min(steps[b][k], total))  # keep it monotone and <= total
                 cumulative.append(running)
-            cells.append(Cell(k, tuple(cumulative), total, sum_steps[k] if sum_steps else None))
+            cells.append(PodCell(k, tuple(cumulative), total, sum_steps[k] if sum_steps else None))
     return Cells(bounds, tuple(cells))
