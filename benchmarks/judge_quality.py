@@ -136,6 +136,7 @@ class Tally:
         self.hist = {name: np.zeros(len(getattr(arm, name).p)) for name in ("confidence", "cost", "duration")}
         self.cost_sum = 0.0
         self.intervals: list[dict[str, np.ndarray | int]] = []
+        self.cost_sums: list[float] = []  # per interval, as `_sum` grows between two scrapes
 
     def step(self, rng: np.random.Generator, n: int) -> None:
         failures = int(rng.binomial(n, self.arm.failure))
@@ -150,7 +151,7 @@ class Tally:
                 interval_sum = max(
                     float((drawn * buckets.mean).sum()) + noise * float(rng.standard_normal()), 0.0
                 )
-                snapshot["cost_sum"] = interval_sum
+                self.cost_sums.append(interval_sum)
                 self.cost_sum += interval_sum
         self.requests += n
         self.failures += failures
@@ -176,9 +177,9 @@ class Tally:
                 tuple(
                     PodCell(
                         k,
-                        tuple(float(c) for c in np.cumsum(interval[name])[:-1]),  # type: ignore[arg-type]
-                        float(interval["n"]),  # type: ignore[arg-type]
-                        float(interval["cost_sum"]) if name == "cost" else None,  # type: ignore[arg-type]
+                        tuple(float(c) for c in np.cumsum(interval[name])[:-1]),
+                        float(interval["n"]),
+                        self.cost_sums[k] if name == "cost" else None,
                     )
                     for k, interval in enumerate(self.intervals)
                     if interval["n"]
@@ -186,8 +187,8 @@ class Tally:
             )
 
         return ArmCounts(
-            requests=tuple(float(i["n"]) for i in self.intervals),  # type: ignore[arg-type]
-            failures=tuple(float(i["failures"]) for i in self.intervals),  # type: ignore[arg-type]
+            requests=tuple(float(i["n"]) for i in self.intervals),
+            failures=tuple(float(i["failures"]) for i in self.intervals),
             confidence=cells("confidence"),
             duration=cells("duration"),
             cost=cells("cost"),
