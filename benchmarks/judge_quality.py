@@ -43,8 +43,8 @@ from webhook.stats.checks import (
     ArmCounts,
     Context,
     Levels,
-    Reference,
     evaluate_check,
+    reference_from_run,
 )
 from webhook.stats.histograms import Cells, Histogram, PodCell
 
@@ -206,20 +206,10 @@ def ours(canary: Tally, baseline: Tally) -> str:
     """The judge's checks; the baseline's first intervals set its thresholds (no data before the
     canary in this simulation), as the judge does for a stable as young as the canary's run."""
     c, b = canary.counts(), baseline.counts()
-    running, first = 0.0, len(b.requests)
-    for k, n in enumerate(b.requests):
-        running += n
-        if running >= JUDGE_DEFAULTS.reference_requests:
-            first = k + 1
-            break
-    taken = range(first)
-    reference = Reference(
-        running,
-        sum(b.failures[k] for k in taken),
-        b.histogram("confidence", taken),
-        b.histogram("duration", taken),
-        b.histogram("cost", taken),
-    )
+    found = reference_from_run(b, 0.0, JUDGE_DEFAULTS.reference_requests)
+    if found is None:
+        return "wait"
+    reference, first = found
     minutes = (len(b.requests) - first) * INTERVAL_S / 60
     verdicts = [
         evaluate_check(

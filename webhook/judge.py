@@ -26,6 +26,7 @@ from webhook.stats.checks import (
     Reference,
     Verdict,
     evaluate_check,
+    reference_from_run,
 )
 from webhook.stats.counters import first_timestamp, stratified_increase, sum_increase
 from webhook.stats.histograms import Cells, Histogram, cells_from_series, from_series
@@ -314,23 +315,15 @@ def _reference(
         )
         note = f"the baseline's {requests:.0f} requests in the {_duration(config.reference_seconds)} before the canary's run"
         return reference, strata, (ref_start, start), note
-    running = requests
-    for k, count in enumerate(baseline.requests):
-        running += count
-        if running >= config.reference_requests:
-            taken = range(0, k + 1)
-            reference = Reference(
-                running,
-                sum(baseline.failures[i] for i in taken),
-                baseline.histogram("confidence", taken),
-                baseline.histogram("duration", taken),
-                baseline.histogram("cost", taken),
-            )
-            note = (
-                f"the baseline had only {requests:.0f} requests before the canary's run, so its first "
-                f"{running:.0f} requests in the run set the thresholds and are not judged"
-            )
-            return reference, range(k + 1, strata.stop), (edges[0], edges[k + 1]), note
+    found = reference_from_run(baseline, requests, config.reference_requests)
+    if found is not None:
+        reference, first = found
+        note = (
+            f"the baseline had only {requests:.0f} requests before the canary's run, so its first "
+            f"{reference.requests:.0f} requests in the run set the thresholds and are not judged"
+        )
+        return reference, range(first, strata.stop), (edges[0], edges[first]), note
+    running = requests + sum(baseline.requests)
     note = (
         f"The baseline has {running:.0f} requests before and during the canary's run; its thresholds need "
         f"{config.reference_requests}: needs about {config.reference_requests - running:.0f} more baseline requests."

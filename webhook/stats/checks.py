@@ -77,6 +77,25 @@ class Reference:
     cost: Histogram | None = None
 
 
+def reference_from_run(baseline: ArmCounts, before: float, needed: int) -> tuple[Reference, int] | None:
+    """The baseline's first strata of the run as its reference, for a stable with fewer than
+    `needed` requests (`before` of them) before the run; also the first stratum left to judge."""
+    running = before
+    for k, count in enumerate(baseline.requests):
+        running += count
+        if running >= needed:
+            taken = range(k + 1)
+            reference = Reference(
+                running,
+                sum(baseline.failures[i] for i in taken),
+                baseline.histogram("confidence", taken),
+                baseline.histogram("duration", taken),
+                baseline.histogram("cost", taken),
+            )
+            return reference, k + 1
+    return None
+
+
 @dataclass(frozen=True)
 class Levels:
     alpha_fail: float  # the whole judgement's (and rollout's) fail budget
