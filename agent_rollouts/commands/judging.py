@@ -91,6 +91,7 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
     import uvicorn
     from pydantic import ValidationError
 
+    from kernel.web import uvicorn_proxy_options
     from webhook.app.core.config import JudgeSettings
     from webhook.app.main import create_app
 
@@ -109,7 +110,8 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
     except (AgentRolloutsError, ValueError) as exc:  # no token, or an unknown backend
         env.error(str(exc))
         return ExitStatus.USAGE
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    proxies = uvicorn_proxy_options(settings.trusted_proxies)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False, **proxies)
     return ExitStatus.SUCCESS
 
 

@@ -41,6 +41,8 @@ def create_app(settings: JudgeSettings | None = None, backend: MetricsBackend | 
     # A bucket per client address: a minute's requests as the burst, refilled continuously.
     per_minute = settings.rate_limit_per_minute
     app.state.limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
+    per_minute = settings.unauthenticated_rate_limit_per_minute
+    app.state.unauthenticated_limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
     app.state.metrics = create_metrics()
     app.include_router(judgements.router)
     app.include_router(reports.router)

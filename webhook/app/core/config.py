@@ -28,6 +28,11 @@ class JudgeSettings(BaseSettings):
     min_requests: int = Field(default=30, ge=1)
     rate_limit_per_minute: int = Field(default=600, ge=1)
     max_body_bytes: int = Field(default=16_384, ge=256)
+    # Requests without a valid token and report pages, per client address, in a bucket of their own
+    # so that they cannot use up the judgements' budget.
+    unauthenticated_rate_limit_per_minute: int = Field(default=120, ge=1)
+    # Comma-separated addresses whose X-Forwarded-For is believed; empty: none.
+    trusted_proxies: str = ""
 
     def read_token(self) -> str:
         """The bearer token from AGENT_ROLLOUTS_TOKEN or the file AGENT_ROLLOUTS_TOKEN_FILE (--token-file)."""
