@@ -276,14 +276,10 @@ def rollback(
         if current is None:
             raise GitopsError(f"{relative}: pins no image for {agent}; nothing to roll back")
         if to is None:
-            target = _previous_image(checkout, env, agent, current)
-        elif to.startswith("sha256:"):
-            target = check_image(
-                env, agent, f"{current.repository}@{to}"
-            )  # a digest of the pinned repository
-        else:
-            target = check_image(env, agent, to)
-        target = check_image(env, agent, str(target))
+            wanted = str(_previous_image(checkout, env, agent, current))
+        else:  # a bare digest is one of the pinned repository
+            wanted = f"{current.repository}@{to}" if to.startswith("sha256:") else to
+        target = check_image(env, agent, wanted)
         if target == current:
             raise GitopsError(f"{env}/{agent} already runs {current}; nothing to roll back")
         subject = f"rollback({env}): {agent} {target.short} (was {current.short})"
