@@ -37,7 +37,7 @@ class Cluster:
     def __init__(self, target: Target) -> None:
         self.target = target
         try:
-            api = config.new_client_from_config(
+            api = config.new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=str(target.kubeconfig) if target.kubeconfig else None,
                 context=target.context,
                 persist_config=False,
@@ -63,7 +63,7 @@ class Cluster:
             ) from None
 
     def rollout(self, namespace: str, name: str) -> dict[str, Any]:
-        found: dict[str, Any] = self._call(
+        found: Any = self._call(
             f"Rollout {namespace}/{name}",
             lambda: self._custom.get_namespaced_custom_object(
                 ROLLOUTS_GROUP,
@@ -74,11 +74,11 @@ class Cluster:
                 _request_timeout=REQUEST_TIMEOUT,
             ),
         )
-        return found
+        return dict(found)
 
     def analysis_runs(self, namespace: str, pod_hash: str) -> list[dict[str, Any]]:
         """The AnalysisRuns created for one pod-template hash (the label Argo puts on them)."""
-        found: dict[str, Any] = self._call(
+        found: Any = self._call(
             f"AnalysisRuns in {namespace}",
             lambda: self._custom.list_namespaced_custom_object(
                 ROLLOUTS_GROUP,

@@ -178,6 +178,10 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
+def _first(images: list[str] | None) -> str | None:
+    return images[0] if images else None
+
+
 def describe(
     rollout: dict[str, Any],
     runs: list[dict[str, Any]],
@@ -207,8 +211,8 @@ def describe(
         weight=weight,
         stable_hash=stable,
         canary_hash=canary,
-        stable_image=(images.get(stable) or [None])[0] if stable else None,
-        canary_image=(images.get(canary) or [None])[0] if canary else None,
+        stable_image=_first(images.get(stable or "")),
+        canary_image=_first(images.get(canary or "")),
         desired_image=containers[0].get("image"),
         gates=gates(runs, metadata["name"]),
     )
