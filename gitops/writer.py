@@ -18,7 +18,7 @@ from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, rewrite_yaml
 from gitops.generate import ARGOCD_FILES, Platform, Settings, generate
-from gitops.git import Checkout, local_path
+from gitops.git import Checkout, check_branch, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
 from gitops.validation import Validator
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
@@ -79,6 +79,7 @@ def released_by(checkout: Checkout) -> str:
 def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False) -> Result:
     """Apply `edit` on the remote's tip, validate, commit and push; retry on a non-fast-forward."""
     progress = options.progress
+    check_branch(options.branch)  # before it is printed: a newline in it would forge a progress line
     validator = Validator()
     with tempfile.TemporaryDirectory(prefix="agent-rollouts-") as tmp:
         progress(f"fetching {options.branch} from {remote}")
