@@ -160,7 +160,9 @@ def create_app(
     def authenticate(request: Request) -> str:
         """The JWT subject of the caller; 401 otherwise."""
         try:
-            return verify_token(bearer_token(request.headers.get("authorization")), secret)
+            return verify_token(
+                bearer_token(request.headers.get("authorization")), secret, settings.jwt_max_lifetime_seconds
+            )
         except AuthError as exc:
             raise APIError(
                 401, "unauthorized", str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
