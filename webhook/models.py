@@ -104,10 +104,3 @@ class Judgement(BaseModel):
     baseline: str
     namespace: str | None = None
     window: Window | None = None
-
-
-class ErrorBody(BaseModel):
-    """Every non-200 answer: what went wrong and, for bad input, which field."""
-
-    detail: str | list[dict[str, object]]
-    field: str | None = None

@@ -7,7 +7,8 @@ import pytest
 from agents_support import SECRET, auth_headers
 
 from agents.auth import AuthError, mint_token, verify_token
-from agents.settings import ConfigError, Settings
+from agents.settings import Settings
+from kernel.secrets import SecretMissing
 from tools.loadgen import sample_payload
 
 URL = "/api/agents/knowledge-qna/execute"
@@ -98,7 +99,7 @@ def test_secret_comes_from_a_file_when_the_variable_is_unset(tmp_path, monkeypat
     secret_file = tmp_path / "jwt-secret"
     secret_file.write_text(SECRET + "\n")
     assert Settings(jwt_secret_file=secret_file).jwt_secret_value() == SECRET
-    with pytest.raises(ConfigError, match="AGENT_JWT_SECRET or AGENT_JWT_SECRET_FILE must be set"):
+    with pytest.raises(SecretMissing, match="AGENT_JWT_SECRET or AGENT_JWT_SECRET_FILE must be set"):
         Settings().jwt_secret_value()
-    with pytest.raises(ConfigError, match="AGENT_JWT_SECRET_FILE: cannot read"):
+    with pytest.raises(SecretMissing, match="AGENT_JWT_SECRET_FILE: cannot read"):
         Settings(jwt_secret_file=tmp_path / "missing").jwt_secret_value()

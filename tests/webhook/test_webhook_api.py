@@ -8,6 +8,7 @@ from conftest import Backfilled
 from fastapi.testclient import TestClient
 from webhook_support import BASELINE, CANARY, TOKEN, body, client, settings
 
+from kernel.secrets import SecretMissing
 from webhook.app.main import create_app
 
 URL = "/api/v1/judgements"
@@ -45,7 +46,7 @@ def test_token_from_file(backfilled: Backfilled, tmp_path: Path) -> None:
 
 
 def test_no_token_configured_refuses_to_start(backfilled: Backfilled) -> None:
-    with pytest.raises(ValueError, match="AGENT_ROLLOUTS_TOKEN"):
+    with pytest.raises(SecretMissing, match="AGENT_ROLLOUTS_TOKEN"):
         create_app(settings(backfilled.url, token=None))
 
 

@@ -3,10 +3,11 @@
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kernel.ratelimit import retry_after_header
+from kernel.web import APIError
 from webhook.app.core.config import Settings
 from webhook.backends import MetricsBackend
 from webhook.judge import JudgeConfig
@@ -32,10 +33,8 @@ def require_token(
     expected: bytes = request.app.state.token
     given = credentials.credentials.encode() if credentials else b""
     if not hmac.compare_digest(given, expected):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
+        raise APIError(
+            401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
 
 
@@ -44,9 +43,10 @@ def rate_limit(request: Request) -> None:
     client = request.client.host if request.client else "unknown"
     wait = request.app.state.limiter.acquire(client)
     if wait:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="rate limited, retry later",
+        raise APIError(
+            429,
+            "rate_limited",
+            "rate limited, retry later",
             headers={"Retry-After": retry_after_header(wait)},
         )
 

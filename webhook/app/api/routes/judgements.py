@@ -4,9 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
+from kernel.web import ErrorBody
 from webhook.app.api.deps import BackendDep, JudgeConfigDep, rate_limit, require_token
 from webhook.judge import judge
-from webhook.models import ErrorBody, Judgement, JudgementRequest
+from webhook.models import Judgement, JudgementRequest
 
 router = APIRouter(prefix="/api/v1", tags=["judgements"])
 
