@@ -47,9 +47,9 @@ SCENARIOS: dict[str, list[TrafficArm]] = {
 # order them by time and link each to the one before it in its own namespace.
 HASH_ORDER_AGENT = "hash-order"
 HASH_ORDER = [
-    (Arm("ffff0001", 1.0), "agents-dev", 0),
-    (Arm("eeee0002", 1.0), "agents-prod", 120),
-    (Arm("0000aaa3", 1.0), "agents-dev", 240),
+    (TrafficArm("ffff0001", 1.0), "agents-dev", 0),
+    (TrafficArm("eeee0002", 1.0), "agents-prod", 120),
+    (TrafficArm("0000aaa3", 1.0), "agents-dev", 240),
 ]
 
 
