@@ -7,7 +7,7 @@ import pytest
 from agents_support import SECRET, auth_headers
 
 from agents.auth import AuthError, mint_token, verify_token
-from agents.settings import Settings
+from agents.settings import ConfigError, Settings
 from kernel.secrets import SecretMissing
 from tools.loadgen import sample_payload
 
