@@ -63,8 +63,8 @@ def test_index_lists_the_agents_hashes(backfilled: Backfilled) -> None:
 class ReversedAnswers(PrometheusBackend):
     """Real Prometheus answers with their series in the opposite order (PromQL promises no order)."""
 
-    def query(self, promql: str, at: float) -> list[Series]:
-        return super().query(promql, at)[::-1]
+    def query(self, promql: str, at: float, *, deadline: float | None = None) -> list[Series]:
+        return super().query(promql, at, deadline=deadline)[::-1]
 
 
 def test_index_order_does_not_depend_on_the_answer_order(backfilled: Backfilled) -> None:
