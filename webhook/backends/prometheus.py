@@ -141,6 +141,8 @@ class PrometheusBackend:
             conn.request("POST", f"{self._parts.path.rstrip('/')}/api/v1/query", body=form, headers=headers)
             response = conn.getresponse()
             raw = response.read(MAX_ANSWER_BYTES + 1)
+            if expired.is_set():  # the shut-down socket ended the read early: a partial answer
+                raise TimeoutError
             if len(raw) > MAX_ANSWER_BYTES:
                 raise BackendUnavailable(
                     f"Prometheus at {self.url} answered more than {MAX_ANSWER_BYTES} bytes"

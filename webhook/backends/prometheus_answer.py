@@ -92,12 +92,12 @@ def parse_answer(status: int, body: object, promql: str, url: str) -> tuple[list
         raise BackendUnavailable(
             f"Prometheus rejected {promql!r}: {error if isinstance(error, str) else f'HTTP {status}'}"
         )
-    if status != 200 or not isinstance(body, dict) or body.get("status") != "success":
-        state = body.get("status") if isinstance(body, dict) else None
-        raise MalformedAnswer(
-            f"Prometheus at {url} answered HTTP {status} to {promql!r} with status {state!r}, not success"
-        )
+    where = f"Prometheus at {url} answered HTTP {status} to {promql!r}"
+    if not isinstance(body, dict):
+        raise MalformedAnswer(f"{where} malformed: the answer is {_kind(body)}, not an object")
+    if status != 200 or body.get("status") != "success":
+        raise MalformedAnswer(f"{where} with status {body.get('status')!r}, not success")
     try:
         return parse_success(body)
     except _Shape as exc:
-        raise MalformedAnswer(f"Prometheus at {url} answered {promql!r} malformed: {exc}") from None
+        raise MalformedAnswer(f"{where} malformed: {exc}") from None
