@@ -21,10 +21,10 @@ from agents.logs import agent_name_var, trace_id_var
 from agents.metrics import AgentMetrics
 from agents.providers import LLMProvider, ProviderError
 from agents.registry import AGENT_TYPES
-from agents.settings import Settings
+from agents.settings import AgentSettings
 from agents.tracing import from_header
 from kernel import web
-from kernel.ratelimit import RateLimiter, retry_after_header
+from kernel.ratelimit import RateLimiter
 from kernel.web import APIError, validation_error
 
 log = logging.getLogger("agents.http")
@@ -43,7 +43,7 @@ class ASGIEndpoint:
 
 
 def create_app(
-    agent_name: str, settings: Settings, registry: CollectorRegistry, provider: LLMProvider
+    agent_name: str, settings: AgentSettings, registry: CollectorRegistry, provider: LLMProvider
 ) -> FastAPI:
     """The service for one agent; metrics go to `registry`."""
     if agent_name not in AGENT_TYPES:
@@ -52,6 +52,9 @@ def create_app(
     metrics = AgentMetrics(registry, [agent_name], provider.name, provider.model)
     agent: BaseAgent = AGENT_TYPES[agent_name](provider, metrics)
     limiter = RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst)
+    unauthenticated = RateLimiter(
+        settings.unauthenticated_rate_limit_rps, settings.unauthenticated_rate_limit_burst
+    )
     state = {"ready": False}
 
     @asynccontextmanager
@@ -97,27 +100,21 @@ def create_app(
             trace_id_var.reset(trace_token)
 
     def authenticate(request: Request) -> str:
-        """The JWT subject of the caller; 401 otherwise."""
+        """The JWT subject of the caller; 401 otherwise, and 429 for a client that keeps trying."""
         try:
             return verify_token(
                 bearer_token(request.headers.get("authorization")), secret, settings.jwt_max_lifetime_seconds
             )
         except AuthError as exc:
+            web.throttle(unauthenticated, web.client_address(request), "too many unauthenticated requests")
             raise APIError(
                 401, "unauthorized", str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from None
 
     def rate_limit(subject: Annotated[str, Depends(authenticate)]) -> str:
         """429 with Retry-After once the caller's token bucket is empty."""
-        wait = limiter.acquire(subject)
-        if wait > 0:
-            raise APIError(
-                429,
-                "rate_limited",
-                f"more than {settings.rate_limit_rps:g} requests/s (burst {settings.rate_limit_burst}); "
-                f"retry in {wait:.2f}s",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
+        limits = f"more than {settings.rate_limit_rps:g} requests/s (burst {settings.rate_limit_burst})"
+        web.throttle(limiter, subject, limits)
         return subject
 
     # The body is read and validated by hand (size limit first), so its schema is declared here.

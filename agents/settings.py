@@ -18,7 +18,7 @@ class ConfigError(AgentRolloutsError):
     """The configuration cannot run the service; the message names the setting."""
 
 
-class Settings(BaseSettings):
+class AgentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENT_")
 
     jwt_secret: SecretStr | None = None
@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     rate_limit_rps: float = Field(default=100.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Requests without a valid token, per client address: enough for a person trying by hand.
+    unauthenticated_rate_limit_rps: float = Field(default=1.0, gt=0)
+    unauthenticated_rate_limit_burst: int = Field(default=10, ge=1)
+    # Comma-separated addresses whose X-Forwarded-For is believed; empty: none.
+    trusted_proxies: str = ""
     llm_provider: Literal["local", "openai"] = "local"
     variant: str = "baseline"  # local provider only
     seed: int = 0  # local provider only

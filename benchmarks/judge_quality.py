@@ -356,7 +356,7 @@ REGRESSIONS = ("confidence", "cost", "errors", "latency")
 
 
 @dataclass
-class Outcome:
+class RunOutcome:
     verdict: str  # fail, pass, or wait (nothing decided by the last look)
     canary_requests: int
 
@@ -369,7 +369,7 @@ def run_once(
     weight: float,
     rate: float,
     seed: int,
-) -> Outcome:
+) -> RunOutcome:
     rng = np.random.default_rng(seed)
     c, b = Tally(canary), Tally(baseline)
     verdict = "wait"
@@ -378,11 +378,11 @@ def run_once(
         b.step(rng, int(rng.poisson(rate * (1 - weight) * INTERVAL_S)))
         verdict = judge(c, b)
         if verdict == "fail" or (verdict == "pass" and stops_at_pass):
-            return Outcome(verdict, c.requests)
-    return Outcome("pass" if verdict == "pass" else "wait", c.requests)
+            return RunOutcome(verdict, c.requests)
+    return RunOutcome("pass" if verdict == "pass" else "wait", c.requests)
 
 
-def median_to_fail(outcomes: list[Outcome]) -> float:
+def median_to_fail(outcomes: list[RunOutcome]) -> float:
     """Median canary requests until `fail`, counting runs that never failed as never (inf)."""
     return statistics.median([o.canary_requests if o.verdict == "fail" else math.inf for o in outcomes])
 
@@ -392,7 +392,7 @@ class Cell:
     kind: str  # none, low, or the regression's check
     weight: float
     judge: str
-    outcomes: list[Outcome]
+    outcomes: list[RunOutcome]
 
 
 def quality(seed: int, runs: int, rate: float = TOTAL_RATE) -> str:
@@ -487,7 +487,7 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
     import requests
 
     from tools.local_prometheus import backfill, run_prometheus
-    from tools.traffic import TrafficArm, openmetrics, render
+    from tools.traffic import TrafficArm, openmetrics, openmetrics_document
     from webhook.backends import PrometheusBackend
     from webhook.judge import judge
     from webhook.models import JudgementRequest
@@ -498,7 +498,9 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
         work = Path(tmp)
         arms = [TrafficArm("c0ffee1", 1.0), TrafficArm("ba5e11e", 3.0, pods=3)]
         backfill(
-            render([openmetrics("bench", arms, start=end - duration, duration=duration, seed=seed)]),
+            openmetrics_document(
+                [openmetrics("bench", arms, start=end - duration, duration=duration, seed=seed)]
+            ),
             work / "data",
             work,
         )

@@ -10,7 +10,7 @@ from gitops.scratch import scratch_dir
 from kernel.errors import ToolMissing
 
 
-def render(folder: Path, label: str) -> str:
+def render_folder(folder: Path, label: str) -> str:
     """`kubectl kustomize` of one folder; `label` names it in errors (a path inside the envs repo)."""
     try:
         return kustomize_build(folder)
@@ -35,7 +35,7 @@ class Validator:
         pending: dict[str, str] = {}
         for folder in targets:
             path = checkout / folder
-            rendered = path.read_text() if path.is_file() else render(path, folder)
+            rendered = path.read_text() if path.is_file() else render_folder(path, folder)
             digest = hashlib.sha256(rendered.encode()).hexdigest()
             if digest not in self._valid:
                 pending[folder] = rendered

@@ -16,7 +16,7 @@ from pathlib import Path
 from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, rewrite_yaml
-from gitops.generate import ARGOCD_FILES, Platform, Settings, generate
+from gitops.generate import ARGOCD_FILES, BootstrapSettings, Platform, generate
 from gitops.git import Checkout, check_branch, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
 from gitops.scratch import scratch_dir
@@ -224,11 +224,11 @@ def bootstrap(
         local = local_path(remote)
         stored = {
             key: value
-            for key, value in Settings.stored(checkout).items()
-            if key in Settings.__dataclass_fields__
+            for key, value in BootstrapSettings.stored(checkout).items()
+            if key in BootstrapSettings.__dataclass_fields__
         }
         merged = {"repo_url": str(local) if local else remote, **stored, **given, "branch": options.branch}
-        generate(checkout, platform, Settings(**merged))
+        generate(checkout, platform, BootstrapSettings(**merged))
         return Change(
             subject=f"bootstrap: platform {platform.version} ({platform.commit[:12]})",
             trailers={"Platform-Version": platform.version, "Platform-Commit": platform.commit},

@@ -7,7 +7,7 @@ import pytest
 from agents_support import SECRET, auth_headers
 
 from agents.auth import AuthError, mint_token, verify_token
-from agents.settings import ConfigError, Settings
+from agents.settings import AgentSettings, ConfigError
 from kernel.secrets import SecretMissing
 from tools.loadgen import sample_payload
 
@@ -56,8 +56,8 @@ def test_the_maximum_lifetime_is_configurable() -> None:
 @pytest.mark.parametrize("secret", ["k", "x" * 31, "é" * 15 + "x"])
 def test_a_secret_shorter_than_32_bytes_is_refused(secret: str) -> None:
     with pytest.raises(ConfigError, match=r"AGENT_JWT_SECRET\(_FILE\): the secret is \d+ bytes, at least 32"):
-        Settings(jwt_secret=secret).jwt_secret_value()
-    assert Settings(jwt_secret="x" * 32).jwt_secret_value() == "x" * 32
+        AgentSettings(jwt_secret=secret).jwt_secret_value()
+    assert AgentSettings(jwt_secret="x" * 32).jwt_secret_value() == "x" * 32
 
 
 @pytest.mark.parametrize(
@@ -98,8 +98,8 @@ def test_secret_comes_from_a_file_when_the_variable_is_unset(tmp_path, monkeypat
     monkeypatch.delenv("AGENT_JWT_SECRET", raising=False)
     secret_file = tmp_path / "jwt-secret"
     secret_file.write_text(SECRET + "\n")
-    assert Settings(jwt_secret_file=secret_file).jwt_secret_value() == SECRET
+    assert AgentSettings(jwt_secret_file=secret_file).jwt_secret_value() == SECRET
     with pytest.raises(SecretMissing, match="AGENT_JWT_SECRET or AGENT_JWT_SECRET_FILE must be set"):
-        Settings().jwt_secret_value()
+        AgentSettings().jwt_secret_value()
     with pytest.raises(SecretMissing, match="AGENT_JWT_SECRET_FILE: cannot read"):
-        Settings(jwt_secret_file=tmp_path / "missing").jwt_secret_value()
+        AgentSettings(jwt_secret_file=tmp_path / "missing").jwt_secret_value()

@@ -25,7 +25,7 @@ from kernel.catalog import AGENTS, ENVIRONMENTS, namespace
 from kernel.toolpaths import REPO_ROOT
 from tools.local_prometheus import backfill, run_prometheus
 from tools.procs import LOOPBACK, free_port, spawn
-from tools.traffic import Behaviour, TrafficArm, beta, lognormal, mixture, openmetrics, render
+from tools.traffic import Behaviour, TrafficArm, beta, lognormal, mixture, openmetrics, openmetrics_document
 
 AGENT = "code-analysis"
 ENV = "dev"
@@ -104,7 +104,7 @@ def stack(
     # are invisible until then, and a slow machine still finds a full 5m window.
     end = math.floor(time.time() / 15) * 15 + FUTURE
     arms = [*CANARIES.values(), STABLE_ARM]
-    text = render(
+    text = openmetrics_document(
         [openmetrics(AGENT, arms, start=end - DURATION, duration=DURATION, namespace=namespace(ENV))]
     )
     backfill(text, workdir / "data", workdir)

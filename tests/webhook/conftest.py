@@ -10,7 +10,7 @@ import pytest
 from webhook_support import DURATION, HASH_ORDER, HASH_ORDER_AGENT, SCENARIOS, STEP
 
 from tools.local_prometheus import backfill, run_prometheus
-from tools.traffic import openmetrics, render
+from tools.traffic import openmetrics, openmetrics_document
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def backfilled(
     workdir = tmp_path_factory.mktemp("prometheus")
     end = math.floor((time.time() - 3 * 3600) / 60) * 60
     start = end - DURATION
-    text = render(
+    text = openmetrics_document(
         [
             *(
                 openmetrics(agent, arms, start=start, duration=DURATION, step=STEP)

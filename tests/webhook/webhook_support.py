@@ -3,7 +3,7 @@
 from fastapi.testclient import TestClient
 
 from tools.traffic import Behaviour, TrafficArm, beta, lognormal, mixture
-from webhook.app.core.config import Settings
+from webhook.app.core.config import JudgeSettings
 from webhook.app.main import create_app
 
 CANARY = "c0ffee1"
@@ -53,8 +53,8 @@ HASH_ORDER = [
 ]
 
 
-def settings(url: str, **overrides: object) -> Settings:
-    return Settings(**{"prometheus_url": url, "token": TOKEN, **overrides})  # type: ignore[arg-type]
+def settings(url: str, **overrides: object) -> JudgeSettings:
+    return JudgeSettings(**{"prometheus_url": url, "token": TOKEN, **overrides})  # type: ignore[arg-type]
 
 
 def client(url: str, **overrides: object) -> TestClient:

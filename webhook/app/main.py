@@ -11,7 +11,7 @@ from kernel import web
 from kernel.ratelimit import RateLimiter
 from kernel.web import APIError, error_response
 from webhook.app.api.routes import judgements, reports, service_metrics
-from webhook.app.core.config import Settings
+from webhook.app.core.config import JudgeSettings
 from webhook.app.core.metrics import create_metrics
 from webhook.backends import BackendUnavailable, MetricsBackend, PartialDataError, create_backend
 from webhook.judge import InputError
@@ -19,9 +19,9 @@ from webhook.judge import InputError
 log = logging.getLogger("webhook")
 
 
-def create_app(settings: Settings | None = None, backend: MetricsBackend | None = None) -> FastAPI:
+def create_app(settings: JudgeSettings | None = None, backend: MetricsBackend | None = None) -> FastAPI:
     """Build the app; raises SecretMissing when no token is configured."""
-    settings = settings or Settings()
+    settings = settings or JudgeSettings()
     app = FastAPI(
         title="Agent Rollouts canary judge",
         version="1",
@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, backend: MetricsBackend | None 
     # A bucket per client address: a minute's requests as the burst, refilled continuously.
     per_minute = settings.rate_limit_per_minute
     app.state.limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
+    per_minute = settings.unauthenticated_rate_limit_per_minute
+    app.state.unauthenticated_limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
     app.state.metrics = create_metrics()
     app.include_router(judgements.router)
     app.include_router(reports.router)

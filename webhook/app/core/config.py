@@ -10,7 +10,7 @@ from webhook.backends import Connection
 from webhook.judge import JudgeConfig
 
 
-class Settings(BaseSettings):
+class JudgeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENT_ROLLOUTS_", extra="ignore")
 
     prometheus_url: str = "http://127.0.0.1:9090"
@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     min_requests: int = Field(default=30, ge=1)
     rate_limit_per_minute: int = Field(default=600, ge=1)
     max_body_bytes: int = Field(default=16_384, ge=256)
+    # Requests without a valid token and report pages, per client address, in a bucket of their own
+    # so that they cannot use up the judgements' budget.
+    unauthenticated_rate_limit_per_minute: int = Field(default=120, ge=1)
+    # Comma-separated addresses whose X-Forwarded-For is believed; empty: none.
+    trusted_proxies: str = ""
     # Reaching a backend behind auth or TLS (Thanos, Mimir, VictoriaMetrics); see docs/security.md.
     prometheus_bearer_token: SecretStr | None = None
     prometheus_bearer_token_file: Path | None = None

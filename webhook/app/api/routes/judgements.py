@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from kernel.web import ErrorBody
-from webhook.app.api.deps import BackendDep, JudgeConfigDep, rate_limit, require_token
+from webhook.app.api.deps import BackendDep, JudgeConfigDep, require_token
 from webhook.judge import judge
 from webhook.models import Judgement, JudgementRequest
 
@@ -24,7 +24,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "/judgements",
     response_model=Judgement,
     responses=ERRORS,
-    dependencies=[Depends(rate_limit), Depends(require_token)],
+    dependencies=[Depends(require_token)],
 )
 def create_judgement(
     body: JudgementRequest, backend: BackendDep, config: JudgeConfigDep, request: Request
