@@ -24,13 +24,13 @@ def test_minted_token_verifies_to_its_subject() -> None:
     [
         (mint_token(SECRET, "me", ttl_seconds=-10), "token expired"),
         (mint_token("another-secret-of-sufficient-length-123", "me"), "token signature is invalid"),
-        (jwt.encode({"exp": int(time.time()) + 60}, SECRET, algorithm="HS256"), "required claim 'sub'"),
+        (jwt.encode({"exp": int(time.time()) + 3600}, SECRET, algorithm="HS256"), "required claim 'sub'"),
         (jwt.encode({"sub": "me"}, SECRET, algorithm="HS256"), "required claim 'exp'"),
-        (jwt.encode({"sub": "me", "exp": int(time.time()) + 60}, "k" * 64, algorithm="HS512"), "algorithm"),
+        (jwt.encode({"sub": "me", "exp": int(time.time()) + 3600}, "k" * 64, algorithm="HS512"), "algorithm"),
         ("not.a.jwt", "malformed"),
         # NumericDate is a JSON number: PyJWT alone accepts a numeric string.
-        (jwt.encode({"sub": "me", "exp": str(int(time.time()) + 60)}, SECRET, algorithm="HS256"), "'exp' must be a number"),
-        (jwt.encode({"sub": "me", "exp": int(time.time()) + 60, "iat": str(int(time.time()))}, SECRET, algorithm="HS256"), "must be a number"),
+        (jwt.encode({"sub": "me", "exp": str(int(time.time()) + 3600)}, SECRET, algorithm="HS256"), "'exp' must be a number"),
+        (jwt.encode({"sub": "me", "exp": int(time.time()) + 3600, "iat": str(int(time.time()))}, SECRET, algorithm="HS256"), "must be a number"),
         # Longer than the 24 h maximum: from now (no iat) and from its iat.
         (mint_token(SECRET, "me", ttl_seconds=2 * 86_400), "lifetime exceeds the maximum of 86400 s"),
         (jwt.encode({"sub": "me", "exp": int(time.time()) + 3600}, SECRET, algorithm="HS256"), None),
