@@ -102,7 +102,9 @@ def create_app(
     def authenticate(request: Request) -> str:
         """The JWT subject of the caller; 401 otherwise, and 429 for a client that keeps trying."""
         try:
-            return verify_token(bearer_token(request.headers.get("authorization")), secret)
+            return verify_token(
+                bearer_token(request.headers.get("authorization")), secret, settings.jwt_max_lifetime_seconds
+            )
         except AuthError as exc:
             web.throttle(unauthenticated, web.client_address(request), "too many unauthenticated requests")
             raise APIError(

@@ -146,7 +146,14 @@ def forge_for(
 def push_branch(checkout: Checkout, branch: str) -> None:
     """Push HEAD to the review branch, replacing an earlier push of the same release (ours alone)."""
     result = git(
-        checkout.path, "push", "--porcelain", "--force", "origin", f"HEAD:refs/heads/{branch}", check=False
+        checkout.path,
+        "push",
+        "--porcelain",
+        "--force",
+        "--",
+        "origin",
+        f"HEAD:refs/heads/{branch}",
+        check=False,
     )
     if result.returncode != 0:
         output = result.stdout + result.stderr

@@ -8,7 +8,6 @@ Re-applying beats rebasing: a pin edit never conflicts, and the trailers stay tr
 
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +18,10 @@ from gitops.errors import GitopsError
 from gitops.files import load_yaml
 from gitops.forge import PullRequests, push_branch
 from gitops.generate import ARGOCD_FILES, BootstrapSettings, Platform, generate
-from gitops.git import Checkout, git, local_path
+from gitops.git import Checkout, check_branch, git, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image
 from gitops.pinfile import set_image
+from gitops.scratch import scratch_dir
 from gitops.validation import Validator
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 
@@ -83,10 +83,11 @@ def released_by(checkout: Checkout) -> str:
 def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False) -> Result:
     """Apply `edit` on the remote's tip, validate, commit and push; retry on a non-fast-forward."""
     progress = options.progress
+    check_branch(options.branch)  # before it is printed: a newline in it would forge a progress line
     validator = Validator()
-    with tempfile.TemporaryDirectory(prefix="agent-rollouts-") as tmp:
+    with scratch_dir("clone") as tmp:
         progress(f"fetching {options.branch} from {remote}")
-        checkout = Checkout.open(remote, options.branch, Path(tmp))
+        checkout = Checkout.open(remote, options.branch, tmp)
         if not bootstrap and not checkout.has_commits:
             raise GitopsError(
                 f"{remote} has no branch {options.branch}; run `agent-rollouts bootstrap` first"

@@ -101,8 +101,11 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
         "host": args.host,
         "port": args.port,
     }
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if args.token_file is not None:
+        given["token"] = None  # an explicit --token-file wins over AGENT_ROLLOUTS_TOKEN
     try:
-        settings = JudgeSettings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = JudgeSettings(**given)
         app = create_app(settings)
     except ValidationError as exc:
         env.error(_describe_errors(exc))
@@ -145,7 +148,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     serve = subparsers.add_parser("serve", help="run the canary judge service for Argo Rollouts")
     serve.add_argument("--prometheus-url", default=None, help="env AGENT_ROLLOUTS_PROMETHEUS_URL")
     serve.add_argument(
-        "--token-file", default=None, help="env AGENT_ROLLOUTS_TOKEN_FILE (or AGENT_ROLLOUTS_TOKEN)"
+        "--token-file",
+        default=None,
+        help="env AGENT_ROLLOUTS_TOKEN_FILE (or AGENT_ROLLOUTS_TOKEN); given, it wins over both",
     )
     serve.add_argument("--host", default=None, help="env AGENT_ROLLOUTS_HOST (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="env AGENT_ROLLOUTS_PORT (default 8080)")

@@ -12,6 +12,10 @@ from webhook.models import Judgement, JudgementRequest
 router = APIRouter(prefix="/api/v1", tags=["judgements"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "malformed request framing, e.g. a Content-Length that is no number",
+    },
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
     413: {"model": ErrorBody, "description": "request body too large"},
     422: {"model": ErrorBody, "description": "bad input; names the field"},
