@@ -187,3 +187,34 @@ def test_verify_refuses_a_canary_in_flight() -> None:
 )
 def test_parse_duration(text: object, seconds: float | None) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_the_table_for_people_shows_the_row_its_gates_and_the_next_step() -> None:
+    import io
+
+    from agent_rollouts.commands.day_two import _print_table, _row
+    from agent_rollouts.console import Console
+    from gitops.images import parse_image
+
+    status = describe(
+        rollout(phase="Degraded", abort=True, currentStepIndex=2, message="RolloutAborted: metric failed"),
+        [run("r-new", 2, "Failed", "fail")],
+        IMAGES,
+        NOW,
+    )
+    out = io.StringIO()
+    _print_table([_row("prod", "code-analysis", parse_image(IMAGE), status, "")], Console(stdout=out))
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:4] == ["ENV", "AGENT", "PINNED", "PHASE"]
+    assert lines[1].split() == [
+        "prod",
+        "code-analysis",
+        "abababababab",
+        "Degraded*",
+        "2/6",
+        "0%",
+        "stable1",
+        "canary1",
+    ]
+    assert "step 3      r-new Failed" in lines[2] and "agent-quality: fail: fail: confidence" in lines[3]
+    assert lines[-1].startswith("    next: the canary was aborted")
