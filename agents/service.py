@@ -24,7 +24,7 @@ from agents.registry import AGENT_TYPES
 from agents.settings import AgentSettings
 from agents.tracing import from_header
 from kernel import web
-from kernel.ratelimit import RateLimiter, retry_after_header
+from kernel.ratelimit import RateLimiter
 from kernel.web import APIError, validation_error
 
 log = logging.getLogger("agents.http")
@@ -52,6 +52,9 @@ def create_app(
     metrics = AgentMetrics(registry, [agent_name], provider.name, provider.model)
     agent: BaseAgent = AGENT_TYPES[agent_name](provider, metrics)
     limiter = RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst)
+    unauthenticated = RateLimiter(
+        settings.unauthenticated_rate_limit_rps, settings.unauthenticated_rate_limit_burst
+    )
     state = {"ready": False}
 
     @asynccontextmanager
@@ -97,25 +100,21 @@ def create_app(
             trace_id_var.reset(trace_token)
 
     def authenticate(request: Request) -> str:
-        """The JWT subject of the caller; 401 otherwise."""
+        """The JWT subject of the caller; 401 otherwise, and 429 for a client that keeps trying."""
         try:
-            return verify_token(bearer_token(request.headers.get("authorization")), secret)
+            return verify_token(
+                bearer_token(request.headers.get("authorization")), secret, settings.jwt_max_lifetime_seconds
+            )
         except AuthError as exc:
+            web.throttle(unauthenticated, web.client_address(request), "too many unauthenticated requests")
             raise APIError(
                 401, "unauthorized", str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from None
 
     def rate_limit(subject: Annotated[str, Depends(authenticate)]) -> str:
         """429 with Retry-After once the caller's token bucket is empty."""
-        wait = limiter.acquire(subject)
-        if wait > 0:
-            raise APIError(
-                429,
-                "rate_limited",
-                f"more than {settings.rate_limit_rps:g} requests/s (burst {settings.rate_limit_burst}); "
-                f"retry in {wait:.2f}s",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
+        limits = f"more than {settings.rate_limit_rps:g} requests/s (burst {settings.rate_limit_burst})"
+        web.throttle(limiter, subject, limits)
         return subject
 
     # The body is read and validated by hand (size limit first), so its schema is declared here.

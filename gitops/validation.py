@@ -1,12 +1,12 @@
 """Render an environment folder with kustomize and validate the result before anything is committed."""
 
 import hashlib
-import tempfile
 from pathlib import Path
 
 from ci.render import RenderError, kustomize_build
 from gitops.errors import GitopsError
 from gitops.git import last_line
+from gitops.scratch import scratch_dir
 from kernel.errors import ToolMissing
 
 
@@ -48,8 +48,8 @@ def _validate_rendered(rendered: dict[str, str]) -> None:
     """Run the project's manifest validation (schemas and cross-checks, no policy scan) on rendered output."""
     from ci.validate import validate  # the CI area's library; imported late to keep the CLI start fast
 
-    with tempfile.TemporaryDirectory(prefix="agent-rollouts-render-") as tmp:
-        files = {Path(tmp) / (folder.replace("/", "__") + ".yaml"): folder for folder in rendered}
+    with scratch_dir("render") as tmp:
+        files = {tmp / (folder.replace("/", "__") + ".yaml"): folder for folder in rendered}
         for path, folder in files.items():
             path.write_text(rendered[folder])
         try:

@@ -17,6 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kernel.ratelimit import RateLimiter, retry_after_header
+
 log = logging.getLogger("kernel.web")
 
 # No scripts, frames, forms or third-party assets anywhere; inline styles for the report pages' SVG.
@@ -160,6 +162,32 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def client_address(request: Request) -> str:
+    """The peer's address; X-Forwarded-For counts only from the service's `trusted_proxies`,
+    which uvicorn applies (see `uvicorn_proxy_options`)."""
+    return request.client.host if request.client else "unknown"
+
+
+def throttle(limiter: RateLimiter, key: str, detail: str = "rate limited") -> None:
+    """429 with Retry-After once `key` has used up its bucket in `limiter`."""
+    wait = limiter.acquire(key)
+    if wait > 0:
+        raise APIError(
+            429,
+            "rate_limited",
+            f"{detail}; retry in {wait:.2f}s",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+def uvicorn_proxy_options(trusted_proxies: str) -> dict[str, Any]:
+    """Trust forwarded headers only from the configured proxies (uvicorn trusts loopback by default,
+    which would let any local client, a mesh sidecar included, pick its rate-limit bucket)."""
+    if not trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted_proxies}
 
 
 def install(app: FastAPI, *, max_body_bytes: int) -> None:

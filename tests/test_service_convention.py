@@ -8,11 +8,14 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
 
+from agents.auth import mint_token
 from kernel.web import SECURITY_HEADERS
 from tools.procs import LOOPBACK, free_port, spawn
 
@@ -37,16 +40,21 @@ class Service:
         return f"http://{LOOPBACK}:{self.port}"
 
 
+@contextmanager
+def running(name: str, workdir: Path, **env: str) -> Iterator[Service]:
+    """One service, running as `agent-rollouts ...` on a free loopback port."""
+    argv, route, limit = SERVICES[name]
+    service = Service(name, free_port(), route, limit)
+    env = {**os.environ, "AGENT_JWT_SECRET": JWT_SECRET, "AGENT_ROLLOUTS_TOKEN": TOKEN, **env}
+    command = [sys.executable, "-m", "agent_rollouts", *argv, "--port", str(service.port)]
+    with spawn(command, log=workdir / f"{name}.log", ready_url=f"{service.url}/healthz", env=env):
+        yield service
+
+
 @pytest.fixture(scope="module", params=sorted(SERVICES))
 def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """One service, running as `agent-rollouts ...` on a free loopback port."""
-    argv, route, limit = SERVICES[request.param]
-    running = Service(request.param, free_port(), route, limit)
-    env = {**os.environ, "AGENT_JWT_SECRET": JWT_SECRET, "AGENT_ROLLOUTS_TOKEN": TOKEN}
-    log = tmp_path_factory.mktemp(request.param) / "service.log"
-    command = [sys.executable, "-m", "agent_rollouts", *argv, "--port", str(running.port)]
-    with spawn(command, log=log, ready_url=f"{running.url}/healthz", env=env):
-        yield running
+    with running(request.param, tmp_path_factory.mktemp(request.param)) as started:
+        yield started
 
 
 def raw_request(service: Service, head: str, chunks: Iterator[bytes]) -> bytes:
@@ -124,3 +132,26 @@ def test_every_response_carries_the_security_headers(service: Service) -> None:
 
 def test_the_judge_serves_no_third_party_docs_page(service: Service) -> None:
     assert requests.get(f"{service.url}/docs", timeout=5).status_code == 404
+
+
+# Tight buckets for requests without a valid token: five, refilled about once a minute.
+UNAUTHENTICATED_LIMITS = {
+    "AGENT_UNAUTHENTICATED_RATE_LIMIT_BURST": "5",
+    "AGENT_UNAUTHENTICATED_RATE_LIMIT_RPS": "0.01",
+    "AGENT_ROLLOUTS_UNAUTHENTICATED_RATE_LIMIT_PER_MINUTE": "5",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_unauthenticated_floods_neither_forge_a_bucket_nor_starve_callers(name: str, tmp_path: Path) -> None:
+    with running(name, tmp_path, **UNAUTHENTICATED_LIMITS) as service:
+        url = f"{service.url}{service.route}"
+        wrong = {"Authorization": "Bearer wrong"}
+        statuses = [requests.post(url, json={}, headers=wrong, timeout=5).status_code for _ in range(8)]
+        assert statuses == [401] * 5 + [429] * 3
+        # X-Forwarded-For is believed only from configured proxies (none here): no fresh bucket.
+        forged = {**wrong, "X-Forwarded-For": "203.0.113.7"}
+        assert requests.post(url, json={}, headers=forged, timeout=5).status_code == 429
+        token = TOKEN if name == "judge" else mint_token(JWT_SECRET, "tester", 300)
+        valid = requests.post(url, json={}, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert valid.status_code == 422, valid.text  # judged (and refused as empty), not rate limited

@@ -1,9 +1,9 @@
 """The one synthetic-traffic model: how builds answer and how requests arrive, with one set of
 defaults at the traffic LLM agents really have (2 requests/s in total, 0.5 % failures on every build).
 
-The benchmarks draw from it, the judge's scenario tests backfill Prometheus with it (`openmetrics()`
-writes what a Prometheus scraping each arm's pods every `step` seconds would have stored), and the
-demo's traffic uses its rate and failure rate.
+The benchmarks draw from it, and the judge's scenario, conformance and end-to-end tests backfill
+Prometheus with it (`openmetrics()` writes what a Prometheus scraping each arm's pods every `step`
+seconds would have stored).
 """
 
 import math

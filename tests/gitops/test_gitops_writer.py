@@ -1,6 +1,5 @@
 """bootstrap, release and promote against a real bare remote on disk, through the CLI."""
 
-import io
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -9,34 +8,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gitops_support import digest, git_out, head, show, trailers
+from gitops_support import digest, error_line, git_out, head, run, show, trailers
 
-from agent_rollouts.cli import main
-from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
 from gitops.generate import Platform
+from gitops.git import Checkout
 from gitops.writer import Options, bootstrap
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 from tools.procs import LOOPBACK, free_port
 
 REPO = image_repository("code-analysis")
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), Console(stdout=out, stderr=err))
-    return status, out.getvalue(), err.getvalue()
-
-
-def error_line(err: str) -> str:
-    """The one error line among the progress lines (`agent-rollouts: <step>`) on stderr."""
-    progress = [
-        line for line in err.splitlines() if line.startswith("agent-rollouts: ") and " error: " not in line
-    ]
-    errors = [line for line in err.splitlines() if line not in progress]
-    assert len(errors) == 1, err
-    return errors[0]
 
 
 def pin(remote: Path, env: str, agent: str) -> list[dict[str, str]]:
@@ -132,8 +114,9 @@ def test_release_and_promote_to_prod_leave_a_readable_history(
     assert "dev/code-analysis now runs" in out
     for source, target in (("dev", "staging"), ("staging", "prod")):
         status, out, err = run(
-            "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target
-        )
+            "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target,
+            "--force", "--review", "direct",
+        )  # fmt: skip
         assert status == 0, err
 
     subjects = git_out(remote, "log", "--format=%s", "-3", "main").splitlines()
@@ -147,6 +130,7 @@ def test_release_and_promote_to_prod_leave_a_readable_history(
     assert trailers(remote, "Env")[:3] == ["prod", "staging", "dev"]
     assert trailers(remote, "Agent")[:3] == ["code-analysis"] * 3
     assert trailers(remote, "Released-By")[0] == "https://github.com/acme/agents/actions/runs/42"
+    assert trailers(remote, "Verified")[:2] == ["no", "no"]  # --force: no cluster checked the source
     assert trailers(remote, "Previous-Image")[2] == str(
         f"{previous.get('newName', previous['name'])}"
         + (f":{previous['newTag']}" if "newTag" in previous else "")
@@ -202,6 +186,11 @@ def test_dry_run_prints_the_diff_and_pushes_nothing(remote: Path) -> None:
         (("--env", "dev", "--agent", "code-analysis", "--image", f"{image_repository('knowledge-qna')}:v1"), ExitStatus.ERROR, "--image"),
         (("--env", "qa", "--agent", "code-analysis", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--env"),
         (("--env", "dev", "--agent", "chatbot", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--agent"),
+        # A trailing newline would render `image: |` and split the commit trailers, prod included.
+        (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}@{digest('nl')}\n"), ExitStatus.ERROR, "--image"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1\n"), ExitStatus.ERROR, "--image"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1", "--branch", "main\n"), ExitStatus.ERROR, "--branch"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1", "--branch=-main"), ExitStatus.ERROR, "--branch"),
     ],
 )  # fmt: skip
 def test_bad_releases_are_refused_with_one_line(
@@ -355,3 +344,35 @@ def test_a_broken_pin_file_is_a_one_line_error_naming_it(
     assert code == ExitStatus.ERROR
     assert message in error_line(err)
     assert head(remote) == before
+
+
+def test_a_branch_named_like_a_git_option_runs_nothing(remote: Path, tmp_path: Path) -> None:
+    """`--branch=--upload-pack=SCRIPT` used to reach `git fetch` as an option and run SCRIPT."""
+    marker = tmp_path / "script-ran"
+    script = tmp_path / "script.sh"
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+    script.chmod(0o755)
+    branch = f"--upload-pack={script}"
+    # The branch exists on the remote, so the writer would fetch it.
+    git_out(remote, "update-ref", f"refs/heads/{branch}", "main")
+    code, _, err = run("release", "--repo", str(remote), f"--branch={branch}", "--env", "dev",
+                       "--agent", "code-analysis", "--image", f"{REPO}:v1")  # fmt: skip
+    assert code == ExitStatus.ERROR and "--branch" in error_line(err)
+    assert not marker.exists()
+
+
+def test_git_gets_user_values_after_a_double_dash(remote: Path, tmp_path: Path) -> None:
+    """Below the name check, git itself never reads a branch as an option: `--` comes first."""
+    marker = tmp_path / "script-ran"
+    script = tmp_path / "script.sh"
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+    script.chmod(0o755)
+    branch = f"--upload-pack={script}"
+    git_out(remote, "update-ref", f"refs/heads/{branch}", "main")
+    checkout = Checkout(tmp_path / "clone", str(remote), branch)
+    checkout.path.mkdir()
+    git_out(checkout.path, "init", "--quiet")
+    git_out(checkout.path, "remote", "add", "origin", str(remote))
+    checkout.refresh()  # fetches the oddly named branch as a ref
+    assert not marker.exists()
+    assert checkout.head() == head(remote)

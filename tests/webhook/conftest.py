@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from webhook_support import BASELINE, DURATION, LONG, REFERENCE, ROLLBACK, SCENARIOS, SHAPES, STEP
+from webhook_support import (
+    BASELINE,
+    DURATION,
+    HASH_ORDER,
+    HASH_ORDER_AGENT,
+    LONG,
+    REFERENCE,
+    ROLLBACK,
+    SCENARIOS,
+    SHAPES,
+    STEP,
+)
 
 from tools.local_prometheus import backfill, run_prometheus
 from tools.traffic import openmetrics, openmetrics_document
@@ -43,6 +54,11 @@ def backfilled(
     for agent, arms in SHAPES.items():
         parts.append(openmetrics(agent, arms, start=start, duration=DURATION, step=STEP))
     parts.append(openmetrics("rollback", ROLLBACK, start=end - LONG, duration=LONG, step=STEP))
+    for arm, namespace, offset in HASH_ORDER:
+        parts.append(
+            openmetrics(HASH_ORDER_AGENT, [arm], start=start + offset, duration=DURATION - offset,
+                        step=STEP, namespace=namespace)
+        )  # fmt: skip
     text = openmetrics_document(parts)
     backfill(text, workdir / "data", workdir)
     with run_prometheus(workdir, data_dir=workdir / "data") as url:

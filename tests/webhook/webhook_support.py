@@ -45,6 +45,15 @@ SCENARIOS: dict[str, list[TrafficArm]] = {
     "low-traffic": [TrafficArm(CANARY, 0.01), BASE],
 }
 
+# Hashes that start minutes apart, named against their age, in two namespaces: the index must
+# order them by time and link each to the one before it in its own namespace.
+HASH_ORDER_AGENT = "hash-order"
+HASH_ORDER = [
+    (TrafficArm("ffff0001", 1.0), "agents-dev", 0),
+    (TrafficArm("eeee0002", 1.0), "agents-prod", 120),
+    (TrafficArm("0000aaa3", 1.0), "agents-dev", 240),
+]
+
 
 # Shapes beyond one steady window (each its own agent name, all in the same Prometheus). The
 # canary runs for the last 30 minutes unless `runs` says otherwise; the baseline throughout.

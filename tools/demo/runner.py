@@ -25,7 +25,7 @@ from tools.demo.plan import (
     rollout_fields,
 )
 from tools.demo.rehearsal_report import Marker, ReleaseSection, collect
-from tools.demo.traffic import TrafficSplitter
+from tools.demo.splitter import TrafficSplitter
 from tools.local_prometheus import ScrapeTarget, run_prometheus
 from tools.procs import LOOPBACK, free_port, spawn
 

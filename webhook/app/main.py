@@ -13,7 +13,7 @@ from kernel.web import APIError, error_response
 from webhook.app.api.routes import judgements, reports, service_metrics
 from webhook.app.core.config import JudgeSettings
 from webhook.app.core.metrics import create_metrics
-from webhook.backends import BackendUnavailable, MetricsBackend, create_backend
+from webhook.backends import BackendUnavailable, MetricsBackend, PartialDataError, create_backend
 from webhook.judge import InputError
 
 log = logging.getLogger("webhook")
@@ -37,10 +37,14 @@ def create_app(settings: JudgeSettings | None = None, backend: MetricsBackend | 
         settings.prometheus_url,
         timeout=settings.query_timeout,
         cache_ttl=settings.cache_ttl,
+        connection=settings.backend_connection(),
+        harmless_warnings=settings.harmless_warnings,
     )
     # A bucket per client address: a minute's requests as the burst, refilled continuously.
     per_minute = settings.rate_limit_per_minute
     app.state.limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
+    per_minute = settings.unauthenticated_rate_limit_per_minute
+    app.state.unauthenticated_limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
     app.state.metrics = create_metrics()
     app.include_router(judgements.router)
     app.include_router(reports.router)
@@ -72,6 +76,11 @@ def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def unjudgeable(_: Request, exc: InputError) -> JSONResponse:
         return error_response(APIError(422, "invalid_request", str(exc), field=exc.field))
+
+    @app.exception_handler(PartialDataError)  # outside a judgement (the index page), where it is no verdict
+    async def partial(_: Request, exc: PartialDataError) -> JSONResponse:
+        log.warning("metrics backend warned: %s", exc)
+        return error_response(APIError(503, "backend_unavailable", str(exc)))
 
     @app.exception_handler(BackendUnavailable)
     async def unavailable(_: Request, exc: BackendUnavailable) -> JSONResponse:
