@@ -1,5 +1,6 @@
 """The versioned API contract of `POST /api/v1/judgements`: request and response bodies."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Self
 
@@ -19,11 +20,23 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 LabelValue = Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]
 
 
+# Argo substitutes template args into `jsonBody` as JSON strings, so a tolerance arg arrives as
+# "0.05": a plain decimal, nothing else (no sign, exponent, space, NaN or boolean).
+ARGO_DECIMAL = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?")
+
+
 class Tolerances(BaseModel):
     """Per-check tolerances overriding the defaults; see docs/judge.md for their units."""
 
-    # Strict: JSON numbers only, never `true` or "0.1" read as one.
+    # Strict: JSON numbers, or the plain decimal strings Argo sends; never `true` read as one.
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("confidence", "cost", "errors", "latency", mode="before")
+    @classmethod
+    def _argo_decimal(cls, value: object) -> object:
+        if isinstance(value, str) and ARGO_DECIMAL.fullmatch(value):
+            return float(value)
+        return value
 
     # The ceilings are MAX_TOLERANCES: wider, any canary would pass.
     confidence: float | None = Field(
