@@ -216,7 +216,10 @@ def _current_run(backend: MetricsBackend, canary: str, end: float, config: Judge
     )
     if not points:
         return None
-    gap = config.run_gap_seconds
+    # At least four scrape intervals, for Prometheus set to scrape less often than every 30 s.
+    samples = sorted({last for _, last in points})
+    spacings = sorted(b - a for a, b in zip(samples, samples[1:], strict=False))
+    gap = max(config.run_gap_seconds, 4 * spacings[len(spacings) // 2] if spacings else 0.0)
     for i in range(len(points) - 1, -1, -1):
         t, last = points[i]
         if t - last > gap:  # at step t the canary had been silent for longer than a gap
