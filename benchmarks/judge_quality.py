@@ -15,14 +15,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
+from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS, CheckName
 from tools.traffic import (
     HEALTHY,
     TOTAL_RATE,
@@ -43,7 +43,8 @@ from webhook.stats.checks import (
     ArmCounts,
     Context,
     Levels,
-    evaluate_check,
+    Reference,
+    check_verdict,
     reference_from_run,
 )
 from webhook.stats.histograms import Cells, Histogram, PodCell
@@ -202,6 +203,25 @@ Judge = Callable[[Tally, Tally], str]
 LEVELS = Levels(ALPHA_FAIL, ALPHA_PASS, JUDGE_DEFAULTS.min_requests)
 
 
+def judge_counts(
+    c: ArmCounts,
+    b: ArmCounts,
+    reference: Reference,
+    strata: range,
+    minutes: float,
+    tolerances: Mapping[CheckName, float] = DEFAULT_TOLERANCES,
+    checks: Sequence[CheckName] = CHECKS,
+) -> str:
+    """The judge's decision on synthetic counts: its checks, combined as `webhook.judge` does."""
+    verdicts = [
+        check_verdict(name, c, b, reference, Context(strata, tolerances[name], LEVELS, minutes))
+        for name in checks
+    ]
+    if "fail" in verdicts:
+        return "fail"
+    return "pass" if all(v == "pass" for v in verdicts) else "wait"
+
+
 def ours(canary: Tally, baseline: Tally) -> str:
     """The judge's checks; the baseline's first intervals set its thresholds (no data before the
     canary in this simulation), as the judge does for a stable as young as the canary's run."""
@@ -211,19 +231,7 @@ def ours(canary: Tally, baseline: Tally) -> str:
         return "wait"
     reference, first = found
     minutes = (len(b.requests) - first) * INTERVAL_S / 60
-    verdicts = [
-        evaluate_check(
-            name,
-            c,
-            b,
-            reference,
-            Context(range(first, len(b.requests)), DEFAULT_TOLERANCES[name], LEVELS, minutes),
-        ).verdict
-        for name in CHECKS
-    ]
-    if "fail" in verdicts:
-        return "fail"
-    return "pass" if all(v == "pass" for v in verdicts) else "wait"
+    return judge_counts(c, b, reference, range(first, len(b.requests)), minutes)
 
 
 def _p95(counts: np.ndarray, bounds: tuple[float, ...]) -> float:

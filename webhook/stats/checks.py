@@ -245,17 +245,11 @@ def evaluate_check(
     }
     levels = context.levels
     rate = n_canary / context.minutes if context.minutes > 0 else 0.0
-    if n_canary < levels.min_requests or n_base < levels.min_requests:
-        short = "canary" if n_canary < levels.min_requests else "baseline"
-        have = n_canary if short == "canary" else n_base
-        reason = f"too little traffic: the {short} has {int(have)} requests, {levels.min_requests} needed"
-        if short == "canary":
-            reason += f"; {_more(levels.min_requests - have, rate)}"
-        return CheckOutcome(verdict="inconclusive", reason=reason, **base)  # type: ignore[arg-type]
-    try:
-        planned = COMPARISONS[name](canary, baseline, reference, context)
-    except Mismatch as exc:
-        return CheckOutcome(verdict="inconclusive", reason=str(exc), **base)  # type: ignore[arg-type]
+    planned = _planned(name, canary, baseline, reference, context, n_canary, n_base)
+    if isinstance(planned, str):
+        if n_canary < levels.min_requests:  # too little canary traffic: say how much more
+            planned += f"; {_more(levels.min_requests - n_canary, rate)}"
+        return CheckOutcome(verdict="inconclusive", reason=planned, **base)  # type: ignore[arg-type]
     verdict, binding = decide(planned, levels)
     if isinstance(binding, Unmatched):
         return CheckOutcome(verdict=verdict, reason=binding.reason, **base)  # type: ignore[arg-type]
@@ -294,6 +288,43 @@ def evaluate_check(
         upper=_finite(upper),
         **base,  # type: ignore[arg-type]
     )
+
+
+def check_verdict(
+    name: CheckName, canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context
+) -> Verdict:
+    """The verdict of `evaluate_check` without its reason (whose bounds cost most of the time):
+    for benchmarks that replay thousands of looks."""
+    planned = _planned(
+        name,
+        canary,
+        baseline,
+        reference,
+        context,
+        _samples(name, canary, context.strata),
+        _samples(name, baseline, context.strata),
+    )
+    return "inconclusive" if isinstance(planned, str) else decide(planned, context.levels)[0]
+
+
+def _planned(
+    name: CheckName,
+    canary: ArmCounts,
+    baseline: ArmCounts,
+    reference: Reference,
+    context: Context,
+    n_canary: float,
+    n_base: float,
+) -> Sequence[Comparison | Unmatched] | str:
+    """The check's comparisons, or why there are none (too little traffic, a bucket mismatch)."""
+    needed = context.levels.min_requests
+    if n_canary < needed or n_base < needed:
+        short, have = ("canary", n_canary) if n_canary < needed else ("baseline", n_base)
+        return f"too little traffic: the {short} has {int(have)} requests, {needed} needed"
+    try:
+        return COMPARISONS[name](canary, baseline, reference, context)
+    except Mismatch as exc:
+        return str(exc)
 
 
 def thresholds(planned: int, levels: Levels) -> tuple[float, float]:
