@@ -31,7 +31,8 @@ class Variant:
     # Latency ~ lognormal with this median; a larger sigma gives a heavier tail.
     latency_median_ms: float = 18.0
     latency_sigma: float = 0.35
-    failure_share: float = 0.0
+    # Like a real LLM provider, every build fails a few calls (errors, timeouts): 0.5 %.
+    failure_share: float = 0.005
 
     @property
     def mean_confidence(self) -> float:

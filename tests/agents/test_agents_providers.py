@@ -45,12 +45,13 @@ def test_variants_are_deterministic_for_a_seed() -> None:
     assert sample("bimodal", 50, seed=3) != sample("bimodal", 50, seed=4)
 
 
-def test_baseline_is_fast_confident_and_never_fails(baseline: dict[str, list[float]]) -> None:
+def test_baseline_is_fast_confident_and_fails_rarely(baseline: dict[str, list[float]]) -> None:
     assert 0.010 <= statistics.median(baseline["latency"]) <= 0.030
     assert statistics.mean(baseline["confidence"]) == pytest.approx(
         VARIANTS["baseline"].mean_confidence, abs=0.02
     )
-    assert baseline["failures"] == [0]
+    # 0.5 % of calls fail, as a real provider's do: 2 expected in 400 (3 with this seed).
+    assert 1 <= baseline["failures"][0] <= 8
 
 
 def test_low_confidence_shifts_the_mass_down(baseline: dict[str, list[float]]) -> None:

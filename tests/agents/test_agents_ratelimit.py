@@ -49,5 +49,6 @@ def test_service_answers_429_with_retry_after_per_client(make_client) -> None:
 def test_default_limits_let_a_demo_load_of_50_requests_per_second_through(make_client) -> None:
     instant = LocalProvider("baseline", seed=2, sleep=lambda _: None)
     with make_client(provider=instant) as client:
-        statuses = {client.post(URL, json=BODY, headers=auth_headers("demo")).status_code for _ in range(150)}
-    assert statuses == {200}
+        statuses = [client.post(URL, json=BODY, headers=auth_headers("demo")).status_code for _ in range(150)]
+    # None is limited (429); the baseline's 0.5 % of provider failures answer 502.
+    assert set(statuses) <= {200, 502} and statuses.count(200) >= 145

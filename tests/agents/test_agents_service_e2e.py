@@ -61,7 +61,10 @@ def test_two_variants_serve_real_http_traffic_and_metrics(tmp_path: Path) -> Non
         report = drive(
             [(urls["baseline"], 1.0), (urls["token-bloat"], 1.0)], AGENT, token, requests=200, seed=5
         )
-        assert report.total == 200 and report.count(200) == 200
+        # Both variants fail 0.5 % of LLM calls (502), as a real provider does; seed 0, which both
+        # processes run, fails 7 of its first 200, so a few, never a flaky variant's fifth.
+        assert report.total == 200 and report.count(200) + report.count(502) == 200
+        assert report.count(502) <= 10
         assert 70 < report.count(200, urls["baseline"]) < 130
 
         traced = requests.post(
