@@ -72,10 +72,13 @@ def test_judge_tells_live_canaries_apart(tmp_path: Path, require_tool: Callable[
         token = mint_token(SECRET, "webhook-tests")
         targets = [(f"http://{LOOPBACK}:{port}", 1.0) for port in ports.values()]
         report = drive(targets, AGENT, token, requests=900, seed=3, rate_per_second=100)
-        assert report.count(200) == 900
-        wait_for_scrapes(
-            backend, {h: report.count(200, f"http://{LOOPBACK}:{port}") for h, port in ports.items()}
-        )
+        # Every build fails a few of its LLM calls (502), as a real provider does: both count.
+        assert report.count(200) + report.count(502) == 900 and report.count(502) <= 30
+        answered = {
+            h: report.count(200, url) + report.count(502, url)
+            for h, url in ((h, f"http://{LOOPBACK}:{port}") for h, port in ports.items())
+        }
+        wait_for_scrapes(backend, answered)
         bad_code, bad = judge(prometheus, "bad1")
         good_code, good = judge(prometheus, "good1", "confidence")
     assert bad_code == 3, bad.get("reason")
