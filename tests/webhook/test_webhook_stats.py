@@ -19,6 +19,7 @@ from webhook.stats.checks import (
     Context,
     Levels,
     Reference,
+    check_verdict,
     decide,
     errors,
     evaluate_check,
@@ -86,6 +87,31 @@ def test_histogram_mean_prefers_sum() -> None:
 def test_stratified_increase_splits_a_counter_by_interval() -> None:
     series = Series({}, ((0.0, 0.0), (15.0, 3.0), (30.0, 1.0), (45.0, 4.0)))  # reset before 30
     assert stratified_increase([series], [0.0, 15.0, 30.0, 45.0]) == [3.0, 1.0, 3.0]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2.5, -1, math.nan]), st.sampled_from([7.5, 15, 30])), max_size=40),
+    st.floats(-20, 200),
+    st.integers(0, 12),
+)
+def test_stratified_increase_is_value_at_each_edge_minus_the_one_before(
+    steps: list[tuple[float, float]], first_edge: float, strata: int
+) -> None:
+    """Repeated values, resets (-1 drops the counter to 0), NaN samples and edges on samples."""
+    t, value, points = 0.0, 0.0, []
+    for add, gap in steps:
+        value = 0.0 if add == -1 else value if math.isnan(add) else value + add
+        points.append((t, math.nan if math.isnan(add) else value))
+        t += gap
+    edges = [first_edge + 15 * k for k in range(strata + 1)]
+    cumulative = corrected(points)
+
+    def at(edge: float) -> float:
+        index = bisect.bisect_right([p[0] for p in cumulative], edge) - 1
+        return cumulative[index][1] if index >= 0 else 0.0
+
+    expected = [at(b) - at(a) for a, b in zip(edges, edges[1:], strict=False)]
+    assert stratified_increase([Series({}, tuple(points))], edges) == expected
 
 
 def test_cells_keep_each_pod_and_interval_on_the_bounds_every_pod_has() -> None:
@@ -313,6 +339,18 @@ def test_confidence_regressions_fail(name: str, sampler: Sampler) -> None:
     outcome = _judge_confidence(sampler, 2000)
     assert outcome.verdict == "fail", f"{name}: {outcome.reason}"
     assert outcome.lower is not None and outcome.lower > 0.05
+
+
+@pytest.mark.parametrize("sampler", [STABLE, collapse(0.15), beta(24, 2)])
+def test_check_verdict_is_evaluate_checks_verdict(sampler: Sampler) -> None:
+    outcome = _judge_confidence(sampler, 800)
+    canary = ArmCounts(requests=(0.0,) * 20, confidence=_confidence_cells(sampler, 800, 1))
+    baseline = ArmCounts(requests=(0.0,) * 20, confidence=_confidence_cells(STABLE, 7200, 1001))
+    reference = Reference(6000, 30, confidence=_confidence_cells(STABLE, 6000, 2001, strata=1).histogram())
+    context = Context(range(20), 0.05, LEVELS, 20.0)
+    assert check_verdict("confidence", canary, baseline, reference, context) == outcome.verdict
+    short = ArmCounts(requests=(0.0,) * 20, confidence=_confidence_cells(sampler, 20, 1))
+    assert check_verdict("confidence", short, baseline, reference, context) == "inconclusive"
 
 
 def test_higher_confidence_passes() -> None:

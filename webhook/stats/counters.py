@@ -52,26 +52,30 @@ def first_timestamp(series: Iterable[Series]) -> float | None:
 def stratified_increase(series: Iterable[Series], edges: Sequence[float]) -> list[float]:
     """The summed increase of `series` in each interval (edges[k], edges[k + 1]].
 
-    One pass per series (the judge calls this for every bucket of every pod at every look):
-    the same reset handling as `corrected` and `value_at`, without building either.
+    The judge calls this for every bucket of every pod at every look, and at agent traffic most
+    samples of a bucket repeat the one before: only a changed value costs a bisection. Each
+    interval's increase is the reset-corrected value at its last sample minus the one before it,
+    as `value_at` reads them.
     """
-    out = [0.0] * max(len(edges) - 1, 0)
+    strata = max(len(edges) - 1, 0)
+    out = [0.0] * strata
     for s in series:
-        values = [0.0] * len(edges)
-        offset, previous, current, k = 0.0, None, 0.0, 0
+        offset, previous, current = 0.0, None, 0.0
+        open_k, open_base = -1, 0.0  # the interval of the latest change, and the value before it
         for t, value in s.points:
             if not math.isfinite(value) or value < 0:
                 continue
-            while k < len(edges) and edges[k] < t:
-                values[k] = current
-                k += 1
             if previous is not None and value < previous:
                 offset += previous
             previous = value
+            if value + offset == current:
+                continue
+            k = bisect.bisect_left(edges, t) - 1  # edges[k] < t <= edges[k + 1]
+            if k != open_k:
+                if 0 <= open_k < strata:
+                    out[open_k] += current - open_base
+                open_k, open_base = k, current
             current = value + offset
-        while k < len(edges):
-            values[k] = current
-            k += 1
-        for i in range(len(out)):
-            out[i] += max(0.0, values[i + 1] - values[i])
+        if 0 <= open_k < strata:
+            out[open_k] += current - open_base
     return out
