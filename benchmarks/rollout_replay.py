@@ -43,7 +43,15 @@ from kernel.contract import CHECK_NAMES, DURATION_BUCKETS, CheckName
 from kernel.toolpaths import REPO_ROOT
 from tools.demo.analysis import Measurement, MetricState, assess
 from tools.demo.conditions import Phase, measurement_phase
-from tools.demo.plan import AnalysisRef, RolloutPlan, RunContext, build_metrics, duration_seconds, read_plan, rollout_fields
+from tools.demo.plan import (
+    AnalysisRef,
+    RolloutPlan,
+    RunContext,
+    build_metrics,
+    duration_seconds,
+    read_plan,
+    rollout_fields,
+)
 from tools.traffic import FAILURE_RATE, HEALTHY, SCRAPE_INTERVAL
 from webhook.judge import JudgeConfig
 from webhook.stats.checks import Reference
@@ -104,7 +112,10 @@ def error_rate_net(arms: Arms, args: dict[str, str]) -> list[float]:
     below min-requests canary requests."""
     strata = WINDOW_MINUTES * 60 // SCRAPE_INTERVAL
     window = {
-        name: (sum(int(i["n"]) for i in t.intervals[-strata:]), sum(int(i["failures"]) for i in t.intervals[-strata:]))
+        name: (
+            sum(int(i["n"]) for i in t.intervals[-strata:]),
+            sum(int(i["failures"]) for i in t.intervals[-strata:]),
+        )
         for name, t in (("canary", arms.canary), ("stable", arms.stable))
     }
     n_c, x_c = window["canary"]
@@ -122,7 +133,9 @@ def latency_net(arms: Arms, args: dict[str, str]) -> list[float]:
     for tally in (arms.canary, arms.stable):
         recent = tally.intervals[-strata:]
         sizes.append(sum(int(i["n"]) for i in recent))
-        counts.append(sum((np.asarray(i["duration"]) for i in recent), start=np.zeros(len(DURATION_BUCKETS) + 1)))
+        counts.append(
+            sum((np.asarray(i["duration"]) for i in recent), start=np.zeros(len(DURATION_BUCKETS) + 1))
+        )
     if min(sizes) < float(args["min-requests"]):
         return []
     return [_p95(counts[0], DURATION_BUCKETS) / _p95(counts[1], DURATION_BUCKETS)]
@@ -151,12 +164,17 @@ def per_minute(tally: Tally) -> Tally:
     """The same counts in one-minute intervals, as the fixed-window judges read them."""
     merged = Tally(tally.arm)
     merged.requests, merged.failures, merged.hist, merged.cost_sum = (
-        tally.requests, tally.failures, tally.hist, tally.cost_sum
+        tally.requests,
+        tally.failures,
+        tally.hist,
+        tally.cost_sum,
     )
     group = 60 // SCRAPE_INTERVAL
     for k in range(0, len(tally.intervals), group):
         chunk = tally.intervals[k : k + group]
-        merged.intervals.append({key: sum((i[key] for i in chunk[1:]), start=chunk[0][key]) for key in chunk[0]})
+        merged.intervals.append(
+            {key: sum((i[key] for i in chunk[1:]), start=chunk[0][key]) for key in chunk[0]}
+        )
         merged.cost_sums.append(sum(tally.cost_sums[k : k + group]))
     return merged
 
@@ -173,7 +191,9 @@ def oracle_judge(truth: BucketModel, stable: BucketModel) -> GateJudge:
     return lambda arms, _body: sprt(arms.canary, arms.stable)
 
 
-def judges(truth: BucketModel, stable: BucketModel, gate_looks: int, regression: bool) -> dict[str, GateJudge]:
+def judges(
+    truth: BucketModel, stable: BucketModel, gate_looks: int, regression: bool
+) -> dict[str, GateJudge]:
     """Every judge in the gates; the background analysis stays the rendered safety nets."""
     out: dict[str, GateJudge] = {
         "ours": ours,
@@ -209,7 +229,9 @@ class Schedule:
 
     @property
     def gate_looks(self) -> int:
-        return sum(int(m.get("count", 1)) for kind, gate in self.steps if kind == "analysis" for m in gate.metrics)
+        return sum(
+            int(m.get("count", 1)) for kind, gate in self.steps if kind == "analysis" for m in gate.metrics
+        )
 
 
 def schedule(env: str, agent: str) -> Schedule:
@@ -305,7 +327,9 @@ class Replay:
 
     def _gate(self, gate: Gate) -> tuple[Phase, str | None]:
         """One AnalysisRun: every metric on its interval until each completes or one decides it."""
-        states = [MetricState(m, self.seconds + duration_seconds(m.get("initialDelay", 0))) for m in gate.metrics]
+        states = [
+            MetricState(m, self.seconds + duration_seconds(m.get("initialDelay", 0))) for m in gate.metrics
+        ]
         while True:
             active = [s for s in states if s.phase is None]
             if not active or any(s.phase in (Phase.FAILED, Phase.ERROR, Phase.INCONCLUSIVE) for s in states):
@@ -353,14 +377,18 @@ def _median_to_abort(outcomes: Sequence[Outcome]) -> float:
 
 
 def _median_oracle(outcomes: Sequence[Outcome]) -> float:
-    return statistics.median([o.first_oracle_fail if o.first_oracle_fail is not None else math.inf for o in outcomes])
+    return statistics.median(
+        [o.first_oracle_fail if o.first_oracle_fail is not None else math.inf for o in outcomes]
+    )
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
 
 
-def benchmark(seed: int, runs: int, good_runs: int, envs: Sequence[str], rates: Sequence[float], agent: str) -> str:
+def benchmark(
+    seed: int, runs: int, good_runs: int, envs: Sequence[str], rates: Sequence[float], agent: str
+) -> str:
     import random
 
     model_rng = random.Random(seed)
@@ -384,7 +412,8 @@ def benchmark(seed: int, runs: int, good_runs: int, envs: Sequence[str], rates: 
     for env in envs:
         plan = schedule(env, agent)
         lines.append(
-            f"{env}: " + " → ".join(s.describe() for s in plan.plan.steps)
+            f"{env}: "
+            + " → ".join(s.describe() for s in plan.plan.steps)
             + f" ({plan.gate_looks} gate looks; background: {', '.join(plan.plan.background.templates) if plan.plan.background else 'none'})"
         )
         for rate in rates:
@@ -402,7 +431,9 @@ def benchmark(seed: int, runs: int, good_runs: int, envs: Sequence[str], rates: 
                             truth,
                             stable,
                             rate,
-                            np.random.default_rng([seed, ENVS.index(env) if env in ENVS else 9, int(rate * 10), index, r]),
+                            np.random.default_rng(
+                                [seed, ENVS.index(env) if env in ENVS else 9, int(rate * 10), index, r]
+                            ),
                             continuous if judge_name == "ours" else None,
                         ).run()
                         for r in range(count)
@@ -434,7 +465,9 @@ def _summary_rows(env: str, rate: float, results: dict[tuple[str, str], list[Out
             else "–"
         )
         identical = (
-            " / ".join(_pct(status[s], len(same)) for s in ("aborted", "promoted", "paused")) if same else "n/a"
+            " / ".join(_pct(status[s], len(same)) for s in ("aborted", "promoted", "paused"))
+            if same
+            else "n/a"
         )
         rows.append(
             f"| {env} | {rate:g} | {judge_name} | {identical} "
@@ -451,7 +484,8 @@ def _detail_rows(env: str, rate: float, results: dict[tuple[str, str], list[Outc
     for name in SCENARIOS:
         mine = results[(name, "ours")]
         shares = " / ".join(
-            f"{100 * sum(o.status == s for o in mine) / len(mine):.0f}" for s in ("aborted", "promoted", "paused")
+            f"{100 * sum(o.status == s for o in mine) / len(mine):.0f}"
+            for s in ("aborted", "promoted", "paused")
         )
         same_looks = results.get((name, "oracle SPRT (same looks)"))
         where: dict[str, int] = {}
@@ -478,7 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=40, help="runs per regression or improvement scenario")
     parser.add_argument("--good-runs", type=int, default=300, help="runs of an identical canary")
     parser.add_argument("--env", nargs="+", default=list(ENVS), choices=("dev", "staging", "prod"))
-    parser.add_argument("--rate", nargs="+", type=float, default=list(RATES), help="requests per second in total")
+    parser.add_argument(
+        "--rate", nargs="+", type=float, default=list(RATES), help="requests per second in total"
+    )
     parser.add_argument("--agent", default="knowledge-qna")
     args = parser.parse_args(argv)
     began = time.perf_counter()

@@ -90,7 +90,10 @@ def test_stratified_increase_splits_a_counter_by_interval() -> None:
 
 
 @given(
-    st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2.5, -1, math.nan]), st.sampled_from([7.5, 15, 30])), max_size=40),
+    st.lists(
+        st.tuples(st.sampled_from([0, 0, 0, 1, 2.5, -1, math.nan]), st.sampled_from([7.5, 15, 30])),
+        max_size=40,
+    ),
     st.floats(-20, 200),
     st.integers(0, 12),
 )
