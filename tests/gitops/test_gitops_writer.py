@@ -15,9 +15,10 @@ from agent_rollouts.cli import main
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
-from gitops.generate import Platform
-from gitops.writer import Options, bootstrap
+from gitops.generate import PlatformManifests
+from gitops.writer import Options, bootstrap, init
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
+from kernel.platform import example_text
 from tools.procs import LOOPBACK, free_port
 
 REPO = image_repository("code-analysis")
@@ -50,14 +51,24 @@ def pin(remote: Path, env: str, agent: str) -> list[dict[str, str]]:
 def test_bootstrap_creates_the_layout_in_a_new_bare_repo(seed_remote: Path) -> None:
     files = set(git_out(seed_remote, "ls-tree", "-r", "--name-only", "main").split())
     for env in ENVIRONMENTS:
-        for name in layout.ENV_DIR_NAMES:
+        for name in AGENTS:
             assert f"envs/{env}/{name}/kustomization.yaml" in files
             assert f"envs/{env}/{name}/README.md" in files
         assert f"variants/{env}/kustomization.yaml" in files
         assert f"variants/{env}/README.md" in files
         for agent in AGENTS:
             assert len(pin(seed_remote, env, agent)) == 1
-    for name in ("README.md", "base/README.md", "base/VERSION", "argocd/README.md", "argocd/project.yaml"):
+    for name in (
+        "README.md",
+        "agent-rollouts.yaml",
+        "base/README.md",
+        "base/VERSION",
+        "argocd/README.md",
+        "argocd/project.yaml",
+        "argocd/platform.yaml",
+        "clusters/kubernetes-default-svc/kustomization.yaml",
+        ".github/workflows/validate.yaml",
+    ):
         assert name in files
     assert "base/rollouts/envs/dev/code-analysis/kustomization.yaml" in files
     assert "platform-commit: " in show(seed_remote, "base/VERSION")
@@ -68,11 +79,12 @@ def test_bootstrap_creates_the_layout_in_a_new_bare_repo(seed_remote: Path) -> N
 
 
 def test_bootstrap_into_an_empty_non_bare_repo_updates_its_working_tree(
-    tmp_path: Path, platform: Platform
+    tmp_path: Path, manifests: PlatformManifests
 ) -> None:
     target = tmp_path / "envs"
     subprocess.run(["git", "init", "--quiet", str(target)], check=True)
-    result = bootstrap(str(target), options=Options(), platform=platform)
+    init(str(target), example_text())
+    result = bootstrap(str(target), options=Options(), manifests=manifests)
     assert result.commit == git_out(target, "rev-parse", "HEAD").strip()
     assert (target / "envs" / "prod" / "code-analysis" / "kustomization.yaml").is_file()
     assert git_out(target, "status", "--porcelain") == ""
@@ -88,7 +100,7 @@ def test_bootstrap_into_an_empty_non_bare_repo_updates_its_working_tree(
 
 
 def test_refresh_keeps_pins_and_hand_edited_variants(
-    remote: Path, tmp_path: Path, platform: Platform
+    remote: Path, tmp_path: Path, manifests: PlatformManifests
 ) -> None:
     image = f"{REPO}@{digest('refresh')}"
     assert (
@@ -103,7 +115,7 @@ def test_refresh_keeps_pins_and_hand_edited_variants(
     git_out(clone, "push", "--quiet", "origin", "main")
     before = head(remote)
 
-    bootstrap(str(remote), options=Options(), platform=platform)
+    bootstrap(str(remote), options=Options(), manifests=manifests)
     # The platform may have moved since the seed was made (base/ changes); pins and variants may not.
     changed = git_out(remote, "diff", "--name-only", before, "main").split()
     assert not [
@@ -111,7 +123,7 @@ def test_refresh_keeps_pins_and_hand_edited_variants(
     ]
     assert pin(remote, "dev", "code-analysis") == [{"name": REPO, "digest": digest("refresh")}]
     assert show(remote, "variants/dev/kustomization.yaml").endswith("# tuned by hand\n")
-    again = bootstrap(str(remote), options=Options(), platform=platform)
+    again = bootstrap(str(remote), options=Options(), manifests=manifests)
     assert again.commit is None and "nothing to commit" in again.summary
 
 
