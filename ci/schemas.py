@@ -66,7 +66,9 @@ def cluster_crd_dir() -> Path:
         kubectl = find_tool("kubectl")
     except ToolMissing as exc:
         raise ToolMissing(f"no CRD schemas: pass --crd-dir DIR or set ${CRD_DIR_VARIABLE} ({exc})") from exc
-    result = subprocess.run([kubectl, "get", "crd", "-o", "yaml"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [kubectl, "get", "crd", "-o", "yaml"], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
         raise ToolMissing(

@@ -39,7 +39,12 @@ OVERRIDE_ACTIONS = ("promote-full",)
 # Argo CD notifications: only what needs a human (a failed sync, a degraded app).
 APP_TRIGGERS = ("on-sync-failed", "on-health-degraded")
 # Argo Rollouts notifications (rollouts/monitoring): the manual gate, aborts, failed and errored analyses.
-ROLLOUT_TRIGGERS = ("on-rollout-gate", "on-rollout-aborted", "on-analysis-run-failed", "on-analysis-run-error")
+ROLLOUT_TRIGGERS = (
+    "on-rollout-gate",
+    "on-rollout-aborted",
+    "on-analysis-run-failed",
+    "on-analysis-run-error",
+)
 PROJECT_PLATFORM_APP = "platform-{cluster}"  # the Application owning a cluster's shared services
 ARGOCD_FILES = (
     PurePosixPath(layout.ARGOCD_DIR) / "project.yaml",
@@ -131,7 +136,9 @@ class _Dumper(yaml.SafeDumper):
 
 _Dumper.add_representer(
     str,
-    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None),
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
 )
 
 
@@ -189,7 +196,9 @@ def generate(
     _write_argocd(checkout, platform, settings)
     common = _common(platform, settings)
     write_file(checkout / "README.md", render_template("README.md.j2", **common, manifests=manifests))
-    write_file(checkout / layout.GENERATED_DIR / "README.md", render_template("generated-README.md.j2", **common))
+    write_file(
+        checkout / layout.GENERATED_DIR / "README.md", render_template("generated-README.md.j2", **common)
+    )
     write_file(checkout / layout.CI_WORKFLOW, render_template("validate-workflow.yaml.j2", **common))
     write_file(checkout / layout.SETTINGS_FILE, yaml.safe_dump(asdict(settings), sort_keys=False))
 
@@ -214,7 +223,9 @@ def _common(platform: Platform, settings: Settings) -> dict[str, Any]:
 
 
 def _existing_pin(checkout: Path, relative: PurePosixPath, repository: str) -> ImageRef | None:
-    return pinned_image(repository, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+    return (
+        pinned_image(repository, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+    )
 
 
 def _vendor(checkout: Path, manifests: PlatformManifests) -> None:
@@ -287,13 +298,16 @@ def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
                                 {
                                     "name": "AGENT_LLM_API_KEY",
                                     "valueFrom": {
-                                        "secretKeyRef": {"name": f"{agent.name}-llm-credentials", "key": "api-key"}
+                                        "secretKeyRef": {
+                                            "name": f"{agent.name}-llm-credentials",
+                                            "key": "api-key",
+                                        }
                                     },
                                 },
                             ],
                         }
                     ]
-                }
+                },
             }
         },
     }
@@ -302,7 +316,13 @@ def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
         "kind": "PodMonitor",
         "metadata": {"name": "agent", "labels": platform.monitoring_labels},
     }
-    port = [{"op": "replace", "path": "/spec/template/spec/containers/0/ports/0/containerPort", "value": agent.port}]
+    port = [
+        {
+            "op": "replace",
+            "path": "/spec/template/spec/containers/0/ports/0/containerPort",
+            "value": agent.port,
+        }
+    ]
     patches: list[dict[str, Any]] = [
         {"path": "rollout.yaml"},
         {"target": {"kind": "Rollout"}, "patch": yaml.safe_dump(port, sort_keys=False)},
@@ -328,7 +348,9 @@ def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
                 {
                     "op": "add",
                     "path": f"/spec/metrics/{index}/provider/web/jsonBody/tolerances",
-                    "value": {check: agent.tolerances[check] for check in checks if check in agent.tolerances},
+                    "value": {
+                        check: agent.tolerances[check] for check in checks if check in agent.tolerances
+                    },
                 }
                 for index, checks in metrics
                 if set(checks) & set(agent.tolerances)
@@ -346,7 +368,11 @@ def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
         "resources": [f"{_up(folder)}/{layout.BASE_DIR}/rollouts/base"],
         "namePrefix": f"{agent.name}-",
         "labels": [
-            {"pairs": {"app.kubernetes.io/name": agent.name}, "includeSelectors": True, "includeTemplates": True},
+            {
+                "pairs": {"app.kubernetes.io/name": agent.name},
+                "includeSelectors": True,
+                "includeTemplates": True,
+            },
             {"pairs": {"app.kubernetes.io/part-of": PROJECT}},
         ],
         "images": [{"name": "agent-image", "newName": agent.image}],
@@ -359,7 +385,10 @@ def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
     write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, kustomization))
     write_file(
         checkout / folder / "rollout.yaml",
-        dump(f"{agent.name}'s name, port and LLM key Secret (`{agent.name}-llm-credentials`, key `api-key`).", rollout_patch),
+        dump(
+            f"{agent.name}'s name, port and LLM key Secret (`{agent.name}-llm-credentials`, key `api-key`).",
+            rollout_patch,
+        ),
     )
 
 
@@ -367,7 +396,9 @@ def _links(platform: Platform, env: Environment) -> dict[str, str]:
     """The AnalysisRun links; AGENT is replaced with the Rollout's agent by the Component's replacements."""
     return {
         LINK_ANNOTATIONS[0]: f"{platform.links['judge']}/reports?agent=AGENT",
-        LINK_ANNOTATIONS[1]: f"{platform.links['grafana']}{GRAFANA_DASHBOARD_PATH}?var-namespace={env.namespace}&var-agent=AGENT",
+        LINK_ANNOTATIONS[
+            1
+        ]: f"{platform.links['grafana']}{GRAFANA_DASHBOARD_PATH}?var-namespace={env.namespace}&var-agent=AGENT",
     }
 
 
@@ -380,7 +411,7 @@ def _canary_steps(checkout: Path, platform: Platform, env: Environment) -> list[
         raise GitopsError(
             f"{source}: has {len(timed)} timed pauses, but {layout.PLATFORM_FILE} gives {env.name} {len(env.pauses)}"
         )
-    result = []
+    result: list[dict[str, Any]] = []
     pauses = iter(env.pauses)
     for step in steps:
         if "pause" in step and not step["pause"]:
@@ -389,7 +420,7 @@ def _canary_steps(checkout: Path, platform: Platform, env: Environment) -> list[
         elif "pause" in step:
             result.append({"pause": {"duration": next(pauses)}})
         elif "analysis" in step:
-            metadata = {"annotations": _links(platform, env)}
+            metadata: dict[str, Any] = {"annotations": _links(platform, env)}
             result.append({"analysis": {**step["analysis"], "analysisRunMetadata": metadata}})
         else:
             result.append(step)
@@ -422,7 +453,10 @@ def _write_env_component(checkout: Path, platform: Platform, env: Environment) -
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
         "kind": "Component",
         "patches": [
-            {"path": "canary-rollout.yaml", "target": {"kind": "Rollout", "labelSelector": "agent-rollouts.io/strategy=canary"}}
+            {
+                "path": "canary-rollout.yaml",
+                "target": {"kind": "Rollout", "labelSelector": "agent-rollouts.io/strategy=canary"},
+            }
         ],
         # Components run after the agent's kustomization: the links take its name from the Rollout.
         # The judge link ends in `?agent=AGENT` (2nd part by `=`), Grafana's in `&var-agent=AGENT` (3rd).
@@ -440,7 +474,11 @@ def _write_env_component(checkout: Path, platform: Platform, env: Environment) -
             }
         ],
     }
-    gate = "a manual gate before 100% (`kubectl argo rollouts promote`)" if env.gate == "manual" else "no manual gate"
+    gate = (
+        "a manual gate before 100% (`kubectl argo rollouts promote`)"
+        if env.gate == "manual"
+        else "no manual gate"
+    )
     header = (
         f"{env.name}: {env.replicas} replicas, canary pauses {', '.join(env.pauses)} before the judge's gates, {gate}.\n"
         f"Generated from {layout.PLATFORM_FILE} by `agent-rollouts bootstrap`: edit that file, not this one."
@@ -448,7 +486,10 @@ def _write_env_component(checkout: Path, platform: Platform, env: Environment) -
     write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, component))
     write_file(
         checkout / folder / "canary-rollout.yaml",
-        dump(f"{env.name}'s canary: the platform's steps ({CANARY_STEPS}) with {env.name}'s pauses and links.", steps_patch),
+        dump(
+            f"{env.name}'s canary: the platform's steps ({CANARY_STEPS}) with {env.name}'s pauses and links.",
+            steps_patch,
+        ),
     )
 
 
@@ -479,9 +520,9 @@ def _write_env_folder(checkout: Path, env: Environment, agent: Agent, pin: Image
 
 def _judge_image(checkout: Path) -> ImageRef:
     """The judge image the vendored Deployment names: a cluster folder's first pin."""
-    for container in load_yaml(checkout, PurePosixPath(layout.BASE_DIR) / JUDGE_DEPLOYMENT)["spec"]["template"][
-        "spec"
-    ]["containers"]:
+    for container in load_yaml(checkout, PurePosixPath(layout.BASE_DIR) / JUDGE_DEPLOYMENT)["spec"][
+        "template"
+    ]["spec"]["containers"]:
         image = parse_image(container["image"])
         if image.repository == JUDGE_MANIFEST_IMAGE:
             return image
@@ -490,7 +531,9 @@ def _judge_image(checkout: Path) -> ImageRef:
 
 def judge_pin(checkout: Path, cluster: str) -> ImageRef | None:
     """The judge image a cluster folder pins."""
-    return _existing_pin(checkout, layout.cluster_folder(cluster) / layout.KUSTOMIZATION, JUDGE_MANIFEST_IMAGE)
+    return _existing_pin(
+        checkout, layout.cluster_folder(cluster) / layout.KUSTOMIZATION, JUDGE_MANIFEST_IMAGE
+    )
 
 
 def _write_cluster(checkout: Path, platform: Platform, cluster: str, envs: tuple[Environment, ...]) -> None:
@@ -507,7 +550,10 @@ def _write_cluster(checkout: Path, platform: Platform, cluster: str, envs: tuple
             "template": {
                 "spec": {
                     "containers": [
-                        {"name": "judge", "env": [{"name": "AGENT_ROLLOUTS_PUBLIC_URL", "value": platform.links["judge"]}]}
+                        {
+                            "name": "judge",
+                            "env": [{"name": "AGENT_ROLLOUTS_PUBLIC_URL", "value": platform.links["judge"]}],
+                        }
                     ]
                 }
             }
@@ -521,7 +567,10 @@ def _write_cluster(checkout: Path, platform: Platform, cluster: str, envs: tuple
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [f"{up}/{layout.BASE_DIR}/rollouts/judge", f"{up}/{layout.BASE_DIR}/rollouts/monitoring"],
+        "resources": [
+            f"{up}/{layout.BASE_DIR}/rollouts/judge",
+            f"{up}/{layout.BASE_DIR}/rollouts/monitoring",
+        ],
         "labels": [{"pairs": {CLUSTER_LABEL: cluster}}],
         "patches": [
             {"path": "judge-public-url.yaml"},
@@ -539,7 +588,10 @@ def _write_cluster(checkout: Path, platform: Platform, cluster: str, envs: tuple
     write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, kustomization))
     write_file(
         checkout / folder / "judge-public-url.yaml",
-        dump("The base of the report links in the judge's verdicts: links.judge of the platform file.", judge_patch),
+        dump(
+            "The base of the report links in the judge's verdicts: links.judge of the platform file.",
+            judge_patch,
+        ),
     )
 
 
@@ -569,7 +621,9 @@ def _write_variant(checkout: Path, platform: Platform, env: Environment, setting
 
 def _write_argocd(checkout: Path, platform: Platform, settings: Settings) -> None:
     clusters = platform.clusters()
-    namespaces: dict[str, set[str]] = {cluster: {env.namespace for env in envs} for cluster, envs in clusters.items()}
+    namespaces: dict[str, set[str]] = {
+        cluster: {env.namespace for env in envs} for cluster, envs in clusters.items()
+    }
     cluster_kinds: set[tuple[str, str]] = set()
     env_cluster = {env.name: cluster for cluster, envs in clusters.items() for env in envs}
     targets = [
@@ -625,4 +679,3 @@ def _write_argocd(checkout: Path, platform: Platform, settings: Settings) -> Non
     ]
     write_file(checkout / ARGOCD_FILES[2], "---\n".join(applications))
     write_file(checkout / layout.ARGOCD_DIR / "README.md", render_template("argocd-README.md.j2", **common))
-

@@ -37,6 +37,6 @@ def pin_file(env: str, agent: str) -> PurePosixPath:
 
 def all_env_folders(platform: Platform) -> list[PurePosixPath]:
     """Every folder Argo CD syncs: each environment's agents, then each cluster's shared services."""
-    return [env_folder(env, agent) for env in platform.environment_names for agent in platform.agent_names] + [
-        cluster_folder(cluster) for cluster in platform.clusters()
-    ]
+    return [
+        env_folder(env, agent) for env in platform.environment_names for agent in platform.agent_names
+    ] + [cluster_folder(cluster) for cluster in platform.clusters()]

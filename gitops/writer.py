@@ -152,7 +152,9 @@ def check_image(platform: Platform, env: str, repository: str, image: str) -> Im
             f"--image: repository {ref.repository} is not {repository} (nor a mirror ending in /{basename})"
         )
     if not platform.environment(env).automated and ref.digest is None:
-        raise GitopsError(f"--image: {env} syncs manually and runs only digests (REPO@sha256:...), got {image}")
+        raise GitopsError(
+            f"--image: {env} syncs manually and runs only digests (REPO@sha256:...), got {image}"
+        )
     return ref
 
 
@@ -184,7 +186,13 @@ def _pin(
 
 
 def _pin_agent(
-    checkout: Path, platform: Platform, env: str, agent: str, image: ImageRef, subject: str, trailers: dict[str, str]
+    checkout: Path,
+    platform: Platform,
+    env: str,
+    agent: str,
+    image: ImageRef,
+    subject: str,
+    trailers: dict[str, str],
 ) -> Change:
     return _pin(
         checkout,
@@ -212,7 +220,12 @@ def _pin_judge(
 
 
 def release(
-    remote: str, env: str, agent: str | None, image: str, options: Options | None = None, component: str | None = None
+    remote: str,
+    env: str,
+    agent: str | None,
+    image: str,
+    options: Options | None = None,
+    component: str | None = None,
 ) -> Result:
     """Pin `image` for `agent` (or the judge, `component="judge"`) in `env`."""
     if (agent is None) == (component is None):
@@ -236,7 +249,11 @@ def release(
 
 
 def promote(
-    remote: str, agent: str | None, source: str, target: str | None, options: Options | None = None,
+    remote: str,
+    agent: str | None,
+    source: str,
+    target: str | None,
+    options: Options | None = None,
     component: str | None = None,
 ) -> Result:
     """Copy the digest `source` pins for `agent` (or the judge) to `target`, the next environment."""
@@ -263,7 +280,11 @@ def promote(
         else:
             repository = platform.agent(agent).image
             relative = layout.pin_file(source, agent)
-            image = pinned_image(repository, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+            image = (
+                pinned_image(repository, load_yaml(checkout, relative))
+                if (checkout / relative).is_file()
+                else None
+            )
             what = f"{source}/{agent}"
         if image is None or image.digest is None:
             raise GitopsError(f"--from: {what} pins no digest ({image or 'no image'}); nothing to promote")
@@ -285,7 +306,9 @@ def init(remote: str, text: str, options: Options | None = None) -> Result:
     def edit(checkout: Path) -> Change:
         path = checkout / layout.PLATFORM_FILE
         if path.exists():
-            raise GitopsError(f"{FILE_NAME}: {remote} has one already; edit it, then run `agent-rollouts bootstrap`")
+            raise GitopsError(
+                f"{FILE_NAME}: {remote} has one already; edit it, then run `agent-rollouts bootstrap`"
+            )
         write_file(path, text)
         return Change(
             subject=f"init: {FILE_NAME}",
@@ -312,7 +335,9 @@ def bootstrap(
 
     def edit(checkout: Path) -> Change:
         if not (checkout / layout.PLATFORM_FILE).is_file():
-            raise GitopsError(f"{FILE_NAME}: not in {remote}; write it first with `agent-rollouts init --repo {remote}`")
+            raise GitopsError(
+                f"{FILE_NAME}: not in {remote}; write it first with `agent-rollouts init --repo {remote}`"
+            )
         platform = platform_of(checkout)
         # Flags win, then what the previous bootstrap stored, then defaults.
         local = local_path(remote)

@@ -32,11 +32,13 @@ CLUSTER_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9.
 LINK_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 # Argo Rollouts pause durations: a whole number of seconds, minutes or hours.
 DURATION = re.compile(r"[1-9][0-9]{0,4}[smh]")
-LABEL_KEY = re.compile(r"(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+LABEL_KEY = re.compile(
+    r"(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
 LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 MODES = ("auto", "manual")
 DEFAULT_PORT = 8080
-DEFAULT_PAUSES = ("5m", "10m", "15m")
+DEFAULT_PAUSES: tuple[str, ...] = ("5m", "10m", "15m")
 # kube-prometheus-stack's Prometheus selects PodMonitors and PrometheusRules by its release label.
 DEFAULT_MONITORING_LABELS = {"release": "kube-prometheus-stack"}
 DEFAULT_LINKS = {"judge": "https://judge.example.com", "grafana": "https://grafana.example.com"}
@@ -141,7 +143,11 @@ class _Reader:
         for key, value in node.value:
             name = str(key.value)
             if name not in allowed:
-                raise self.fail(key, f"{where}.{name}" if where else name, f"unknown field (one of {', '.join(sorted(allowed))})")
+                raise self.fail(
+                    key,
+                    f"{where}.{name}" if where else name,
+                    f"unknown field (one of {', '.join(sorted(allowed))})",
+                )
             if name in fields:
                 raise self.fail(key, f"{where}.{name}" if where else name, "given twice")
             fields[name] = value
@@ -199,12 +205,14 @@ def _agent(reader: _Reader, node: yaml.Node, where: str) -> Agent:
             raise reader.fail(node, f"{where}.{required}", "missing")
     tolerances = {}
     if "tolerances" in fields:
-        for check, value in reader.mapping(fields["tolerances"], f"{where}.tolerances", set(CHECK_NAMES)).items():
+        for check, value in reader.mapping(
+            fields["tolerances"], f"{where}.tolerances", set(CHECK_NAMES)
+        ).items():
             tolerance = reader.scalar(value, f"{where}.tolerances.{check}", float, float)
             if not 0 <= tolerance <= 1:
                 raise reader.fail(value, f"{where}.tolerances.{check}", f"{tolerance} is not between 0 and 1")
             tolerances[check] = tolerance
-    command = ()
+    command: tuple[str, ...] = ()
     if "command" in fields:
         command = tuple(
             reader.scalar(item, f"{where}.command[{index}]", str, str)
@@ -212,7 +220,9 @@ def _agent(reader: _Reader, node: yaml.Node, where: str) -> Agent:
         )
     return Agent(
         name=reader.string(fields["name"], f"{where}.name", DNS_LABEL, "a DNS label (a-z, 0-9, -)"),
-        image=reader.string(fields["image"], f"{where}.image", IMAGE_REPOSITORY, "an image repository (no tag or digest)"),
+        image=reader.string(
+            fields["image"], f"{where}.image", IMAGE_REPOSITORY, "an image repository (no tag or digest)"
+        ),
         port=reader.integer(fields["port"], f"{where}.port", 1, 65535) if "port" in fields else DEFAULT_PORT,
         tolerances=tolerances,
         command=command,
@@ -227,12 +237,14 @@ def _environment(reader: _Reader, node: yaml.Node, where: str) -> Environment:
         if required not in fields:
             raise reader.fail(node, f"{where}.{required}", "missing")
     name = reader.string(fields["name"], f"{where}.name", DNS_LABEL, "a DNS label (a-z, 0-9, -)")
-    pauses = DEFAULT_PAUSES
+    pauses: tuple[str, ...] = DEFAULT_PAUSES
     if "pauses" in fields:
         items = reader.sequence(fields["pauses"], f"{where}.pauses")
         if len(items) != len(DEFAULT_PAUSES):
             raise reader.fail(
-                fields["pauses"], f"{where}.pauses", f"give {len(DEFAULT_PAUSES)} durations, one per canary weight before the gates"
+                fields["pauses"],
+                f"{where}.pauses",
+                f"give {len(DEFAULT_PAUSES)} durations, one per canary weight before the gates",
             )
         pauses = tuple(
             reader.string(item, f"{where}.pauses[{index}]", DURATION, "a duration like 30s, 5m or 1h")
@@ -247,7 +259,9 @@ def _environment(reader: _Reader, node: yaml.Node, where: str) -> Environment:
         sync=reader.choice(fields["sync"], f"{where}.sync", MODES) if "sync" in fields else "auto",
         gate=reader.choice(fields["gate"], f"{where}.gate", MODES) if "gate" in fields else "auto",
         pauses=pauses,
-        replicas=reader.integer(fields["replicas"], f"{where}.replicas", 1, 100) if "replicas" in fields else 2,
+        replicas=reader.integer(fields["replicas"], f"{where}.replicas", 1, 100)
+        if "replicas" in fields
+        else 2,
     )
 
 
@@ -267,7 +281,9 @@ def parse_platform(text: str, source: str = FILE_NAME) -> Platform:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"{mark.line + 1}" if mark else "1"
-        raise PlatformFileError(f"{source}:{line}: (file): not valid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+        raise PlatformFileError(
+            f"{source}:{line}: (file): not valid YAML: {getattr(exc, 'problem', None) or exc}"
+        ) from exc
     if root is None:
         raise PlatformFileError(f"{source}:1: (file): empty; see `agent-rollouts init`")
     fields = reader.mapping(
@@ -288,13 +304,17 @@ def parse_platform(text: str, source: str = FILE_NAME) -> Platform:
     env_nodes = reader.sequence(fields["environments"], "environments")
     if not env_nodes:
         raise reader.fail(fields["environments"], "environments", "name at least one environment")
-    environments = [_environment(reader, node, f"environments[{index}]") for index, node in enumerate(env_nodes)]
+    environments = [
+        _environment(reader, node, f"environments[{index}]") for index, node in enumerate(env_nodes)
+    ]
     _unique(reader, env_nodes, [e.name for e in environments], "environments", "environment")
     namespaces: dict[tuple[str, str], str] = {}
     for index, (node, env) in enumerate(zip(env_nodes, environments, strict=True)):
         other = namespaces.setdefault((env.cluster, env.namespace), env.name)
         if other != env.name:
-            raise reader.fail(node, f"environments[{index}].namespace", f"{env.namespace} on {env.cluster} is {other}'s too")
+            raise reader.fail(
+                node, f"environments[{index}].namespace", f"{env.namespace} on {env.cluster} is {other}'s too"
+            )
 
     names = [env.name for env in environments]
     promotion = names
@@ -303,7 +323,9 @@ def parse_platform(text: str, source: str = FILE_NAME) -> Platform:
         for index, node in enumerate(reader.sequence(fields["promotion"], "promotion")):
             name = reader.scalar(node, f"promotion[{index}]", str, str)
             if name not in names:
-                raise reader.fail(node, f"promotion[{index}]", f"unknown environment {name!r} (one of {', '.join(names)})")
+                raise reader.fail(
+                    node, f"promotion[{index}]", f"unknown environment {name!r} (one of {', '.join(names)})"
+                )
             if name in promotion:
                 raise reader.fail(node, f"promotion[{index}]", f"{name!r} is listed twice")
             promotion.append(name)
@@ -322,12 +344,17 @@ def parse_platform(text: str, source: str = FILE_NAME) -> Platform:
         judge_fields = reader.mapping(fields["judge"], "judge", {"image"})
         if "image" in judge_fields:
             judge["judge_image"] = reader.string(
-                judge_fields["image"], "judge.image", IMAGE_REPOSITORY, "an image repository (no tag or digest)"
+                judge_fields["image"],
+                "judge.image",
+                IMAGE_REPOSITORY,
+                "an image repository (no tag or digest)",
             )
     images = [agent.image for agent in agents] + [judge.get("judge_image", Platform.judge_image)]
     for index, (node, agent) in enumerate(zip(agent_nodes, agents, strict=True)):
         if images.count(agent.image) > 1:
-            raise reader.fail(node, f"agents[{index}].image", f"{agent.image} is another component's image too")
+            raise reader.fail(
+                node, f"agents[{index}].image", f"{agent.image} is another component's image too"
+            )
     return Platform(
         agents=tuple(agents),
         environments=tuple(environments),

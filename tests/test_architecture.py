@@ -41,7 +41,9 @@ def test_no_cycle_between_top_level_packages() -> None:
     graph = {package: set(targets) for package, targets in package_graph().items()}
 
     def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        return any(nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})) for nxt in graph[start])
+        return any(
+            nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})) for nxt in graph[start]
+        )
 
     cycles = [package for package in PACKAGES if reaches(package, package, {package})]
     assert not cycles, f"import cycles through {cycles}: {graph}"

@@ -72,7 +72,9 @@ def run_release(args: argparse.Namespace, env: Console) -> int:
     from gitops.writer import release
 
     return _report(
-        lambda: release(args.repo, args.env, args.agent, args.image, _options(args, env), component=args.component),
+        lambda: release(
+            args.repo, args.env, args.agent, args.image, _options(args, env), component=args.component
+        ),
         env,
     )
 
@@ -112,11 +114,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser = subparsers.add_parser("init", help="write agent-rollouts.yaml to a new environments repo")
     _common(parser, validates=False)
     parser.add_argument(
-        "--from", dest="source", type=Path, metavar="FILE", help="your platform file (default: a commented example)"
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="FILE",
+        help="your platform file (default: a commented example)",
     )
     parser.set_defaults(handler=run_init)
 
-    parser = subparsers.add_parser("bootstrap", help="create or refresh the environments repo from agent-rollouts.yaml")
+    parser = subparsers.add_parser(
+        "bootstrap", help="create or refresh the environments repo from agent-rollouts.yaml"
+    )
     _common(parser)
     parser.add_argument(
         "--repo-url", help="URL Argo CD clones (default: --repo, or the one stored by a previous run)"
@@ -140,6 +148,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     _common(parser)
     _component(parser)
     parser.add_argument("--from", dest="source", required=True, help="the environment that runs the digest")
-    parser.add_argument("--to", dest="target", help="the next environment in `promotion:` (default: that one)")
+    parser.add_argument(
+        "--to", dest="target", help="the next environment in `promotion:` (default: that one)"
+    )
     parser.add_argument("--message", help="why: added to the commit message body")
     parser.set_defaults(handler=run_promote)

@@ -126,7 +126,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="DIR",
         help="promtool unit tests (*.test.yaml) for the PrometheusRules (default rollouts/monitoring/tests)",
     )
-    validate_parser.add_argument("--kubeconform", metavar="PATH", help="the kubeconform binary (default: on PATH)")
+    validate_parser.add_argument(
+        "--kubeconform", metavar="PATH", help="the kubeconform binary (default: on PATH)"
+    )
     validate_parser.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     validate_parser.add_argument(
         "--no-policy",

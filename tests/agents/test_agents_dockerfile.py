@@ -1,7 +1,6 @@
 """The agent image's Dockerfile, checked statically (no Docker daemon runs here)."""
 
 import re
-import tomllib
 from pathlib import Path
 
 from import_graph import agent_command_packages

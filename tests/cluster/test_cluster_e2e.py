@@ -29,8 +29,8 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from kernel import catalog
 from ci.render import kustomize_build
+from kernel import catalog
 from kernel.toolpaths import REPO_ROOT
 from tools.control_plane import State, cluster_binary, kubectl, stop_all, up
 from tools.local_prometheus import ScrapeTarget, run_prometheus

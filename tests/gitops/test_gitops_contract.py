@@ -46,7 +46,10 @@ def without_variant(obj: dict[str, Any]) -> dict[str, Any]:
     for container in _containers(obj):  # a strategic-merge patch may reorder the env list
         container.get("env", []).sort(key=lambda variable: variable["name"])
     canary = obj.get("spec", {}).get("strategy", {}).get("canary", {})
-    for analysis in [canary.get("analysis") or {}, *(step.get("analysis") or {} for step in canary.get("steps", []))]:
+    for analysis in [
+        canary.get("analysis") or {},
+        *(step.get("analysis") or {} for step in canary.get("steps", [])),
+    ]:
         for link in LINKS:
             analysis.get("analysisRunMetadata", {}).get("annotations", {}).pop(link, None)
     return {

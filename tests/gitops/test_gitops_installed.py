@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gitops_support import digest, git_out, head
 
 from ci.render import kustomize_build
-from gitops_support import digest, git_out, head
 from kernel.toolpaths import REPO_ROOT
 
 USER_FILE = """\
@@ -45,20 +45,31 @@ DUPLICATE = USER_FILE.replace("name: invoice-parser", "name: support-bot")
 
 def run(venv: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(venv / "bin" / "agent-rollouts"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        [str(venv / "bin" / "agent-rollouts"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def owners_by_cluster(checkout: Path) -> dict[str, Counter[tuple[str, str, str]]]:
     """For each destination server, how many Applications own each (kind, namespace, name)."""
-    appsets = [doc for doc in yaml.safe_load_all((checkout / "argocd/applicationsets.yaml").read_text()) if doc]
-    platform_apps = [doc for doc in yaml.safe_load_all((checkout / "argocd/platform.yaml").read_text()) if doc]
+    appsets = [
+        doc for doc in yaml.safe_load_all((checkout / "argocd/applicationsets.yaml").read_text()) if doc
+    ]
+    platform_apps = [
+        doc for doc in yaml.safe_load_all((checkout / "argocd/platform.yaml").read_text()) if doc
+    ]
     folders: list[tuple[str, str, Path]] = []
     for appset in appsets:
         pattern = appset["spec"]["generators"][0]["git"]["directories"][0]["path"]
         destination = appset["spec"]["template"]["spec"]["destination"]
         folders += [
-            (destination["server"], destination["namespace"], f) for f in sorted(checkout.glob(pattern)) if f.is_dir()
+            (destination["server"], destination["namespace"], f)
+            for f in sorted(checkout.glob(pattern))
+            if f.is_dir()
         ]
     for app in platform_apps:
         folders.append((app["spec"]["destination"]["server"], "", checkout / app["spec"]["source"]["path"]))
@@ -101,7 +112,11 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
 
     # Only the venv and the tools' own folders on PATH; kubeconform is named by flag.
     bin_dirs = [str(venv / "bin"), *sorted({str(Path(path).parent) for path in tools.values()})]
-    env = {"PATH": os.pathsep.join(bin_dirs), "HOME": str(tmp_path), "AGENT_ROLLOUTS_TOOLS": str(tmp_path / "cache")}
+    env = {
+        "PATH": os.pathsep.join(bin_dirs),
+        "HOME": str(tmp_path),
+        "AGENT_ROLLOUTS_TOOLS": str(tmp_path / "cache"),
+    }
     for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
         env[name] = "New User"
     for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
@@ -125,8 +140,10 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
     assert init.returncode == 0, init.stderr
     missing = run(venv, work, env, "bootstrap", "--repo", str(remote), "--crd-dir", str(crds))
     assert missing.returncode == 1
-    assert missing.stderr.strip().splitlines()[-1].startswith(
-        "agent-rollouts: error: kubeconform is not installed: install it with `go install"
+    assert (
+        missing.stderr.strip()
+        .splitlines()[-1]
+        .startswith("agent-rollouts: error: kubeconform is not installed: install it with `go install")
     ), missing.stderr
     before = head(remote)
     booted = run(venv, work, env, "bootstrap", "--repo", str(remote), *flags)
@@ -134,14 +151,58 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
     assert head(remote) != before
 
     image = f"registry.acme.test/bots/support-bot@{digest('support-bot 1.0')}"
-    released = run(venv, work, env, "release", "--repo", str(remote), "--env", "qa", "--agent", "support-bot", "--image", image, *flags)
+    released = run(
+        venv,
+        work,
+        env,
+        "release",
+        "--repo",
+        str(remote),
+        "--env",
+        "qa",
+        "--agent",
+        "support-bot",
+        "--image",
+        image,
+        *flags,
+    )
     assert released.returncode == 0, released.stderr
-    promoted = run(venv, work, env, "promote", "--repo", str(remote), "--agent", "support-bot", "--from", "qa", *flags)
+    promoted = run(
+        venv, work, env, "promote", "--repo", str(remote), "--agent", "support-bot", "--from", "qa", *flags
+    )
     assert promoted.returncode == 0, promoted.stderr
     judge = f"ghcr.io/agent-rollouts/agent-rollouts@{digest('judge 1.0')}"
-    pinned = run(venv, work, env, "release", "--repo", str(remote), "--env", "live", "--component", "judge", "--image", judge, *flags)
+    pinned = run(
+        venv,
+        work,
+        env,
+        "release",
+        "--repo",
+        str(remote),
+        "--env",
+        "live",
+        "--component",
+        "judge",
+        "--image",
+        judge,
+        *flags,
+    )
     assert pinned.returncode == 0, pinned.stderr
-    unknown = run(venv, work, env, "release", "--repo", str(remote), "--env", "prod", "--agent", "support-bot", "--image", image, *flags)
+    unknown = run(
+        venv,
+        work,
+        env,
+        "release",
+        "--repo",
+        str(remote),
+        "--env",
+        "prod",
+        "--agent",
+        "support-bot",
+        "--image",
+        image,
+        *flags,
+    )
     assert unknown.returncode == 1
     assert "--env: unknown environment 'prod' (agent-rollouts.yaml names qa, live)" in unknown.stderr
 
@@ -153,7 +214,9 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
 
     live_pin = yaml.safe_load((checkout / "envs/live/support-bot/kustomization.yaml").read_text())["images"]
     assert live_pin == [{"name": "registry.acme.test/bots/support-bot", "digest": digest("support-bot 1.0")}]
-    live_judge = yaml.safe_load((checkout / "clusters/live-k8s-acme-test-6443/kustomization.yaml").read_text())
+    live_judge = yaml.safe_load(
+        (checkout / "clusters/live-k8s-acme-test-6443/kustomization.yaml").read_text()
+    )
     assert live_judge["images"][0]["digest"] == digest("judge 1.0")
 
     owners = owners_by_cluster(checkout)
