@@ -185,8 +185,9 @@ def generate(
         _write_env_component(checkout, platform, env)
         _write_variant(checkout, platform, env, settings)
         for agent in platform.agents:
-            pin = pins[(env.name, agent.name)] or _first_pin(checkout, env.name, agent)
-            _write_env_folder(checkout, env, agent, pin)
+            pin = pins[(env.name, agent.name)] or _example_pin(checkout, env.name, agent)
+            if pin or (checkout / layout.pin_file(env.name, agent.name)).is_file():
+                write_env_folder(checkout, env, agent, pin)
         write_file(
             checkout / layout.ENVS_DIR / env.name / "README.md",
             render_template("env-README.md.j2", env=env, names=platform.agent_names),
@@ -248,21 +249,22 @@ def _up(folder: PurePosixPath) -> str:
     return "/".join([".."] * len(folder.parts))
 
 
-def _first_pin(checkout: Path, env: str, agent: Agent) -> ImageRef:
-    """A new folder's pin: the platform overlay's example digest for the project's own agents, else a
-    tag no registry has, so nothing unreleased runs (`release` replaces it with a digest)."""
+def _example_pin(checkout: Path, env: str, agent: Agent) -> ImageRef | None:
+    """The project's own agents start from their platform overlay's example digest; any other agent's
+    folder appears with its first `release` (or `promote`) to the environment, so nothing unreleased runs."""
     overlay = PurePosixPath(layout.BASE_DIR) / layout.PLATFORM_ENVS / env / agent.name
-    if (checkout / overlay).is_dir():
-        for document in yaml.safe_load_all(render(checkout / overlay, str(overlay))):
-            pod = ((document or {}).get("spec") or {}).get("template", {}).get("spec") or {}
-            for container in pod.get("containers", []):
-                try:
-                    image = parse_image(str(container.get("image", "")))
-                except MalformedReference:
-                    continue
-                if image.repository == agent.image:
-                    return image
-    return ImageRef(agent.image, tag="unreleased")
+    if not (checkout / overlay).is_dir():
+        return None
+    for document in yaml.safe_load_all(render(checkout / overlay, str(overlay))):
+        pod = ((document or {}).get("spec") or {}).get("template", {}).get("spec") or {}
+        for container in pod.get("containers", []):
+            try:
+                image = parse_image(str(container.get("image", "")))
+            except MalformedReference:
+                continue
+            if image.repository == agent.image:
+                return image
+    return None
 
 
 def _judge_checks(checkout: Path) -> dict[str, list[tuple[int, list[str]]]]:
@@ -493,7 +495,8 @@ def _write_env_component(checkout: Path, platform: Platform, env: Environment) -
     )
 
 
-def _write_env_folder(checkout: Path, env: Environment, agent: Agent, pin: ImageRef) -> None:
+def write_env_folder(checkout: Path, env: Environment, agent: Agent, pin: ImageRef | None) -> None:
+    """`envs/<env>/<agent>`: the agent built for the environment, pinning `pin`."""
     folder = layout.env_folder(env.name, agent.name)
     up = _up(folder)
     kustomization: dict[str, Any] = {
@@ -506,8 +509,9 @@ def _write_env_folder(checkout: Path, env: Environment, agent: Agent, pin: Image
             f"{up}/{layout.BASE_DIR}/{ISTIO_COMPONENT}",
             f"{up}/{layout.VARIANTS_DIR}/{env.name}",
         ],
-        "images": [image_entry(agent.image, pin)],
     }
+    if pin:
+        kustomization["images"] = [image_entry(agent.image, pin)]
     # The same YAML dumper as release's rewrite, so the first release is a one-line diff.
     body = yaml.safe_dump(kustomization, sort_keys=False)
     values = {"env": env, "agent": agent}
@@ -627,10 +631,9 @@ def _write_argocd(checkout: Path, platform: Platform, settings: Settings) -> Non
     cluster_kinds: set[tuple[str, str]] = set()
     env_cluster = {env.name: cluster for cluster, envs in clusters.items() for env in envs}
     targets = [
-        (env_cluster[env.name], layout.env_folder(env.name, agent))
-        for env in platform.environments
-        for agent in platform.agent_names
-    ] + [(cluster, layout.cluster_folder(cluster)) for cluster in clusters]
+        (env_cluster[folder.parts[1]] if folder.parts[0] == layout.ENVS_DIR else folder.parts[1], folder)
+        for folder in layout.synced_folders(checkout, platform)
+    ]
     for cluster, folder in targets:
         for document in yaml.safe_load_all(render(checkout / folder, str(folder))):
             if not document:

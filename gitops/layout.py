@@ -1,6 +1,6 @@
 """Folder names of the environments repo, defined once (Codefresh model, argocd-autopilot habit)."""
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from kernel.platform import FILE_NAME, Platform
 
@@ -36,7 +36,12 @@ def pin_file(env: str, agent: str) -> PurePosixPath:
 
 
 def all_env_folders(platform: Platform) -> list[PurePosixPath]:
-    """Every folder Argo CD syncs: each environment's agents, then each cluster's shared services."""
+    """Every folder Argo CD may sync: each environment's agents, then each cluster's shared services."""
     return [
         env_folder(env, agent) for env in platform.environment_names for agent in platform.agent_names
     ] + [cluster_folder(cluster) for cluster in platform.clusters()]
+
+
+def synced_folders(checkout: Path, platform: Platform) -> list[PurePosixPath]:
+    """The folders that exist: an agent's folder appears in an environment with its first release there."""
+    return [folder for folder in all_env_folders(platform) if (checkout / folder / KUSTOMIZATION).is_file()]

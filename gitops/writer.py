@@ -24,6 +24,7 @@ from gitops.generate import (
     Settings,
     generate,
     judge_pin,
+    write_env_folder,
 )
 from gitops.git import Checkout, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
@@ -194,6 +195,10 @@ def _pin_agent(
     subject: str,
     trailers: dict[str, str],
 ) -> Change:
+    generated = checkout / layout.GENERATED_DIR / "agents" / agent
+    if not (checkout / layout.pin_file(env, agent)).is_file() and generated.is_dir():
+        # The agent's first release to this environment: its folder (and Application) appear now.
+        write_env_folder(checkout, platform.environment(env), platform.agent(agent), None)
     return _pin(
         checkout,
         layout.pin_file(env, agent),
@@ -348,10 +353,11 @@ def bootstrap(
         }
         merged = {"repo_url": str(local) if local else remote, **stored, **given, "branch": options.branch}
         generate(checkout, manifests, platform, Settings(**merged), prune=prune)
+        folders = layout.synced_folders(checkout, platform)
         return Change(
             subject=f"bootstrap: platform {manifests.version} ({manifests.commit[:12]})",
             trailers={"Platform-Version": manifests.version, "Platform-Commit": manifests.commit},
-            targets=[*map(str, layout.all_env_folders(platform)), *map(str, ARGOCD_FILES)],
+            targets=[*map(str, folders), *map(str, ARGOCD_FILES)],
             summary=f"environments repo at platform {manifests.version}",
             unchanged=f"environments repo already at platform {manifests.version}; nothing to commit",
         )

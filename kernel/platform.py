@@ -138,7 +138,7 @@ class _Reader:
 
     def mapping(self, node: yaml.Node, where: str, allowed: set[str]) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, where, "must be a mapping")
+            raise self.fail(node, where or "(file)", "must be a mapping")
         fields: dict[str, yaml.Node] = {}
         for key, value in node.value:
             name = str(key.value)

@@ -71,7 +71,7 @@ def _environments_repo_folders(root: Path) -> list[Path]:
     if not (root / layout.PLATFORM_FILE).is_file():
         return []
     platform = load_platform(root / layout.PLATFORM_FILE)
-    return [Path(folder) for folder in layout.all_env_folders(platform)]
+    return [Path(folder) for folder in layout.synced_folders(root, platform)]
 
 
 def _affected(args: argparse.Namespace, env: Console) -> int:

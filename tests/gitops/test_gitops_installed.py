@@ -210,7 +210,10 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
     subprocess.run(["git", "clone", "--quiet", str(remote), str(checkout)], check=True, env=env)
     validated = run(venv, checkout, env, "validate", "--no-policy", *flags)
     assert validated.returncode == 0, validated.stdout + validated.stderr
-    assert "6 overlays valid" in validated.stderr  # 2 agents x 2 environments + 2 clusters
+    # qa runs both agents, live the one promoted there (a folder appears with its first release), and
+    # each cluster its shared services.
+    assert "5 overlays valid" in validated.stderr
+    assert not (checkout / "envs/live/invoice-parser").exists()
 
     live_pin = yaml.safe_load((checkout / "envs/live/support-bot/kustomization.yaml").read_text())["images"]
     assert live_pin == [{"name": "registry.acme.test/bots/support-bot", "digest": digest("support-bot 1.0")}]
@@ -231,3 +234,21 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
     rendered += "".join(path.read_text() for path in sorted((checkout / "argocd").glob("*.yaml")))
     assert "localhost" not in rendered
     assert "https://judge.acme.test/reports?agent=support-bot" in rendered
+    qa = {
+        doc["kind"]: doc
+        for doc in yaml.safe_load_all(kustomize_build(checkout / "envs/qa/support-bot"))
+        if doc
+    }
+    container = qa["Rollout"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"] == [{"name": "http", "containerPort": 9000}]
+    assert qa["Rollout"]["spec"]["strategy"]["canary"]["dynamicStableScale"] is True
+    assert qa["PodMonitor"]["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    parser_rollout = next(
+        doc
+        for doc in yaml.safe_load_all(kustomize_build(checkout / "envs/qa/invoice-parser"))
+        if doc and doc["kind"] == "Rollout"
+    )
+    assert parser_rollout["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "invoice-parser",
+        "serve",
+    ]

@@ -209,11 +209,14 @@ def test_dry_run_prints_the_diff_and_pushes_nothing(remote: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "status", "names"),
     [
-        (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}:v3"), ExitStatus.ERROR, "--image: prod"),
+        (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}:v3"), ExitStatus.ERROR, "--image: prod syncs manually and runs only digests"),
         (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}@sha256:123"), ExitStatus.ERROR, "--image"),
         (("--env", "dev", "--agent", "code-analysis", "--image", f"{image_repository('knowledge-qna')}:v1"), ExitStatus.ERROR, "--image"),
-        (("--env", "qa", "--agent", "code-analysis", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--env"),
-        (("--env", "dev", "--agent", "chatbot", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--agent"),
+        # Names come from the repo's agent-rollouts.yaml, not from argparse choices.
+        (("--env", "qa", "--agent", "code-analysis", "--image", f"{REPO}:v1"), ExitStatus.ERROR, "--env: unknown environment 'qa' (agent-rollouts.yaml names dev, staging, prod)"),
+        (("--env", "dev", "--agent", "chatbot", "--image", f"{REPO}:v1"), ExitStatus.ERROR, "--agent: unknown agent 'chatbot'"),
+        (("--env", "dev", "--component", "gateway", "--image", f"{REPO}:v1"), ExitStatus.ERROR, "--component: unknown component 'gateway'"),
+        (("--env", "dev", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "one of the arguments --agent --component is required"),
     ],
 )  # fmt: skip
 def test_bad_releases_are_refused_with_one_line(
@@ -250,14 +253,24 @@ def test_promote_refuses_a_source_without_a_digest(remote: Path) -> None:
     assert head(remote) == before
 
 
-@pytest.mark.parametrize(("source", "target"), [("dev", "prod"), ("staging", "dev"), ("prod", "prod")])
-def test_promote_goes_only_to_the_next_environment(remote: Path, source: str, target: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "target", "reason"),
+    [
+        ("dev", "prod", "--to: prod does not follow dev (promotion order: dev -> staging -> prod)"),
+        ("staging", "dev", "--to: dev does not follow staging"),
+        ("prod", "prod", "--from: nothing follows prod"),
+        ("qa", "prod", "--from: unknown environment 'qa'"),
+    ],
+)
+def test_promote_goes_only_to_the_next_environment(
+    remote: Path, source: str, target: str, reason: str
+) -> None:
     before = head(remote)
     code, _, err = run(
         "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target
     )
     assert code == ExitStatus.ERROR
-    assert f"--to: {target} does not follow {source}" in error_line(err)
+    assert reason in error_line(err)
     assert head(remote) == before
 
 
