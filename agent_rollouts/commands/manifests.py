@@ -62,6 +62,19 @@ def _validate(args: argparse.Namespace, env: Console) -> int:
     return ExitStatus.ERROR
 
 
+def _crds(args: argparse.Namespace, env: Console) -> int:
+    """Download the pinned upstream CRDs into a folder."""
+    from ci.crds import DownloadFailed, download
+
+    try:
+        written = download(args.directory)
+    except (DownloadFailed, OSError) as exc:
+        env.error(f"crds: {exc}")
+        return ExitStatus.UNAVAILABLE
+    print(f"{len(written)} CRD files in {args.directory}", file=env.stderr)
+    return ExitStatus.SUCCESS
+
+
 def _environments_repo_folders(root: Path) -> list[Path]:
     """In an environments repo (it has agent-rollouts.yaml): every folder Argo CD syncs, relative to it.
     Elsewhere none, so `validate` checks this platform's own overlays."""
@@ -137,6 +150,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="skip only the checkov policy scan (faster; `release` uses this, CI runs the full set)",
     )
     validate_parser.set_defaults(handler=_validate)
+
+    crds_parser = subparsers.add_parser(
+        "crds",
+        help="download the upstream CRDs to validate against",
+        description="Download the CRDs of the Argo Rollouts, Argo CD, Istio and Prometheus operator "
+        "releases this version is tested with into DIR, for `validate --crd-dir DIR` in CI.",
+    )
+    crds_parser.add_argument("directory", type=Path, metavar="DIR")
+    crds_parser.set_defaults(handler=_crds)
 
     affected_parser = subparsers.add_parser(
         "affected",
