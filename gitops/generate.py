@@ -38,9 +38,10 @@ OPERATOR_ACTIONS = ("resume", "abort", "retry")
 OVERRIDE_ACTIONS = ("promote-full",)
 # Argo CD notifications: only what needs a human (a failed sync, a degraded app).
 APP_TRIGGERS = ("on-sync-failed", "on-health-degraded")
-# Argo Rollouts notifications (rollouts/monitoring): the manual gate, aborts, failed and errored analyses.
+# Argo Rollouts notifications (rollouts/monitoring): the manual gate (on-rollout-paused's condition
+# skips timed pauses), aborts, failed and errored analyses.
 ROLLOUT_TRIGGERS = (
-    "on-rollout-gate",
+    "on-rollout-paused",
     "on-rollout-aborted",
     "on-analysis-run-failed",
     "on-analysis-run-error",

@@ -195,8 +195,10 @@ def test_rollouts_notify_only_on_what_needs_a_person(clone: Path) -> None:
         if key.startswith("notifications.argoproj.io/subscribe.")
     }
     assert subscribed == set(ROLLOUT_TRIGGERS)
-    assert "on-rollout-paused" not in subscribed and "on-analysis-run-error" in subscribed
+    assert "on-analysis-run-error" in subscribed
     configmap = rendered(clone / layout.cluster_folder("kubernetes-default-svc"))[
         ("ConfigMap", "argo-rollouts-notification-configmap")
     ]
     assert {f"trigger.{trigger}" for trigger in ROLLOUT_TRIGGERS} <= set(configmap["data"])
+    # A timed pause sends nothing: the paused trigger has a condition (only `pause: {}` passes it).
+    assert "pause.duration == nil" in configmap["data"]["trigger.on-rollout-paused"]
