@@ -23,7 +23,7 @@ from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, write_file
 from gitops.images import ImageRef, MalformedReference, image_entry, parse_image, pinned_image
-from gitops.validation import render
+from gitops.validation import render_folder
 from kernel import __version__
 from kernel.platform import Agent, Environment, Platform
 from kernel.toolpaths import REPO_ROOT, is_clone, manifests_root
@@ -86,7 +86,7 @@ _templates.filters["quote"] = json.dumps  # a YAML-safe double-quoted string (JS
 
 
 @dataclass(frozen=True)
-class Settings:
+class BootstrapSettings:
     """What bootstrap was told, kept in the repo so a refresh needs no flags."""
 
     repo_url: str
@@ -162,7 +162,11 @@ def stale_folders(checkout: Path, platform: Platform) -> list[str]:
 
 
 def generate(
-    checkout: Path, manifests: PlatformManifests, platform: Platform, settings: Settings, prune: bool = False
+    checkout: Path,
+    manifests: PlatformManifests,
+    platform: Platform,
+    settings: BootstrapSettings,
+    prune: bool = False,
 ) -> None:
     """Create or refresh every generated file, keeping image pins and existing variant files."""
     stale = stale_folders(checkout, platform)
@@ -205,7 +209,7 @@ def generate(
     write_file(checkout / layout.SETTINGS_FILE, yaml.safe_dump(asdict(settings), sort_keys=False))
 
 
-def _common(platform: Platform, settings: Settings) -> dict[str, Any]:
+def _common(platform: Platform, settings: BootstrapSettings) -> dict[str, Any]:
     first = platform.agents[0]
     return {
         "settings": settings,
@@ -256,7 +260,7 @@ def _example_pin(checkout: Path, env: str, agent: Agent) -> ImageRef | None:
     overlay = PurePosixPath(layout.BASE_DIR) / layout.PLATFORM_ENVS / env / agent.name
     if not (checkout / overlay).is_dir():
         return None
-    for document in yaml.safe_load_all(render(checkout / overlay, str(overlay))):
+    for document in yaml.safe_load_all(render_folder(checkout / overlay, str(overlay))):
         pod = ((document or {}).get("spec") or {}).get("template", {}).get("spec") or {}
         for container in pod.get("containers", []):
             try:
@@ -605,7 +609,7 @@ def _grafana_link(platform: Platform, env: Environment) -> str:
     return f"{platform.links['grafana']}{GRAFANA_DASHBOARD_PATH}?var-namespace={env.namespace}"
 
 
-def _write_variant(checkout: Path, platform: Platform, env: Environment, settings: Settings) -> None:
+def _write_variant(checkout: Path, platform: Platform, env: Environment, settings: BootstrapSettings) -> None:
     """Create the variant's files that are missing; existing ones are the user's and stay as they are."""
     folder = checkout / layout.VARIANTS_DIR / env.name
     values = {
@@ -624,7 +628,7 @@ def _write_variant(checkout: Path, platform: Platform, env: Environment, setting
             write_file(folder / file, render_template(template, **values))
 
 
-def _write_argocd(checkout: Path, platform: Platform, settings: Settings) -> None:
+def _write_argocd(checkout: Path, platform: Platform, settings: BootstrapSettings) -> None:
     clusters = platform.clusters()
     namespaces: dict[str, set[str]] = {
         cluster: {env.namespace for env in envs} for cluster, envs in clusters.items()
@@ -636,7 +640,7 @@ def _write_argocd(checkout: Path, platform: Platform, settings: Settings) -> Non
         for folder in layout.synced_folders(checkout, platform)
     ]
     for cluster, folder in targets:
-        for document in yaml.safe_load_all(render(checkout / folder, str(folder))):
+        for document in yaml.safe_load_all(render_folder(checkout / folder, str(folder))):
             if not document:
                 continue
             group = str(document.get("apiVersion", "")).rpartition("/")[0]

@@ -8,7 +8,6 @@ Re-applying beats rebasing: a pin edit never conflicts, and the trailers stay tr
 
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,14 +19,15 @@ from gitops.files import load_yaml, rewrite_yaml, write_file
 from gitops.generate import (
     ARGOCD_FILES,
     JUDGE_MANIFEST_IMAGE,
+    BootstrapSettings,
     PlatformManifests,
-    Settings,
     generate,
     judge_pin,
     write_env_folder,
 )
-from gitops.git import Checkout, local_path
+from gitops.git import Checkout, check_branch, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
+from gitops.scratch import scratch_dir
 from gitops.validation import Validator
 from kernel.platform import FILE_NAME, Platform, cluster_name, load_platform, parse_platform
 
@@ -90,10 +90,11 @@ def released_by(checkout: Checkout) -> str:
 def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False) -> Result:
     """Apply `edit` on the remote's tip, validate, commit and push; retry on a non-fast-forward."""
     progress = options.progress
+    check_branch(options.branch)  # before it is printed: a newline in it would forge a progress line
     validator = Validator(options.crd_dir)
-    with tempfile.TemporaryDirectory(prefix="agent-rollouts-") as tmp:
+    with scratch_dir("clone") as tmp:
         progress(f"fetching {options.branch} from {remote}")
-        checkout = Checkout.open(remote, options.branch, Path(tmp))
+        checkout = Checkout.open(remote, options.branch, tmp)
         if not bootstrap and not checkout.has_commits:
             raise GitopsError(
                 f"{remote} has no branch {options.branch}; run `agent-rollouts bootstrap` first"
@@ -348,11 +349,11 @@ def bootstrap(
         local = local_path(remote)
         stored = {
             key: value
-            for key, value in Settings.stored(checkout).items()
-            if key in Settings.__dataclass_fields__
+            for key, value in BootstrapSettings.stored(checkout).items()
+            if key in BootstrapSettings.__dataclass_fields__
         }
         merged = {"repo_url": str(local) if local else remote, **stored, **given, "branch": options.branch}
-        generate(checkout, manifests, platform, Settings(**merged), prune=prune)
+        generate(checkout, manifests, platform, BootstrapSettings(**merged), prune=prune)
         folders = layout.synced_folders(checkout, platform)
         return Change(
             subject=f"bootstrap: platform {manifests.version} ({manifests.commit[:12]})",

@@ -31,11 +31,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 
 from ci.render import kustomize_build
 from kernel import catalog
+from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
 from kernel.toolpaths import REPO_ROOT
 from tools.control_plane import State, cluster_binary, kubectl, stop_all, up
 from tools.local_prometheus import ScrapeTarget, run_prometheus
 from tools.procs import LOOPBACK, free_port, spawn
-from tools.traffic import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS, Arm, beta
+from tools.traffic import Behaviour, beta
 
 # Building the first release and walking two canaries takes minutes, not the default 300 s.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -46,8 +47,9 @@ ROLLOUT = f"{AGENT}-agent"
 EXAMPLE = REPO_ROOT / "rollouts" / "examples" / "replica-weighted"
 PROD_LIKE_COMPONENTS = ("components/prod",)  # prod's steps and gate, without the Istio component
 REPLICAS = 10
-HEALTHY = Arm("unused", rate=300.0, failure_rate=0.001)
-REGRESSED = Arm("unused", rate=300.0, failure_rate=0.001, confidence=beta(2, 5))
+RATE = 300.0  # requests per second: the e2e compresses a release into minutes
+HEALTHY = Behaviour(failure_rate=0.001)
+REGRESSED = Behaviour(failure_rate=0.001, confidence=beta(2, 5))
 
 
 def digest(release: int) -> str:
@@ -63,7 +65,7 @@ class Traffic:
     """Pods of each (namespace, hash), emitting the metric contract at a steady request rate."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    arms: dict[tuple[str, str], Arm] = field(default_factory=dict)
+    arms: dict[tuple[str, str], Behaviour] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -78,7 +80,7 @@ class Traffic:
         )
         self.rng = random.Random(1)
 
-    def add(self, namespace: str, pod_hash: str, arm: Arm) -> None:
+    def add(self, namespace: str, pod_hash: str, arm: Behaviour) -> None:
         """Start a hash's traffic; its series exist at zero first, as the agents' do."""
         labels = (AGENT, namespace, f"{ROLLOUT}-{pod_hash}-0", pod_hash)
         with self.lock:
@@ -92,7 +94,7 @@ class Traffic:
         with self.lock:
             for (namespace, pod_hash), arm in self.arms.items():
                 labels = (AGENT, namespace, f"{ROLLOUT}-{pod_hash}-0", pod_hash)
-                expected = arm.rate * seconds
+                expected = RATE * seconds
                 for _ in range(int(expected) + (self.rng.random() < expected % 1)):
                     failed = self.rng.random() < arm.failure_rate
                     self.requests.labels(*labels, "failure" if failed else "success").inc()
@@ -290,7 +292,9 @@ def deploy_first(stack: Stack, overlay: Path, namespace: str, traffic: Traffic) 
     return stable
 
 
-def release(stack: Stack, overlay: Path, number: int, namespace: str, traffic: Traffic, arm: Arm) -> str:
+def release(
+    stack: Stack, overlay: Path, number: int, namespace: str, traffic: Traffic, arm: Behaviour
+) -> str:
     """Apply release `number` and start its canary's traffic; returns the canary hash."""
     stable = rollout(stack, namespace)["status"]["stableRS"]
     apply(stack, release_manifests(stack, overlay, number))
