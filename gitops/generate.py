@@ -596,6 +596,17 @@ def _write_cluster(checkout: Path, platform: Platform, cluster: str, envs: tuple
     )
     write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, kustomization))
     write_file(
+        checkout / folder / "README.md",
+        render_template(
+            "cluster-README.md.j2",
+            cluster=cluster,
+            server=envs[0].cluster,
+            envs=envs,
+            platform=platform,
+            application=PROJECT_PLATFORM_APP.format(cluster=cluster),
+        ),
+    )
+    write_file(
         checkout / folder / "judge-public-url.yaml",
         dump(
             "The base of the report links in the judge's verdicts: links.judge of the platform file.",

@@ -173,6 +173,11 @@ def test_generated_folders_all_explain_themselves(clone: Path) -> None:
         for f in folders
         if layout.BASE_DIR not in f.relative_to(clone).parts[:1] or f == clone / layout.BASE_DIR
     }
+    # generated/README.md explains every folder below it; .github/ holds only the CI workflow.
+    below = {(layout.GENERATED_DIR,), (".github",)}
+    folders = {f for f in folders if f.relative_to(clone).parts[:1] not in below} | {
+        clone / layout.GENERATED_DIR
+    }
     assert [str(f.relative_to(clone)) for f in sorted(folders) if not (f / "README.md").is_file()] == []
 
 
