@@ -46,6 +46,9 @@ ROLLOUT_TRIGGERS = (
     "on-analysis-run-failed",
     "on-analysis-run-error",
 )
+GENERATED_NOTE = (
+    f"Generated from {layout.PLATFORM_FILE} by `agent-rollouts bootstrap`: edit that file, not this one."
+)
 PROJECT_PLATFORM_APP = "platform-{cluster}"  # the Application owning a cluster's shared services
 ARGOCD_FILES = (
     PurePosixPath(layout.ARGOCD_DIR) / "project.yaml",
@@ -387,7 +390,7 @@ def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
     }
     header = (
         f"The {agent.name} agent: the platform's agent-neutral base, named, imaged and labelled for it.\n"
-        f"Generated from {layout.PLATFORM_FILE} by `agent-rollouts bootstrap`: edit that file, not this one."
+        + GENERATED_NOTE
     )
     write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, kustomization))
     write_file(
@@ -488,7 +491,7 @@ def _write_env_component(checkout: Path, platform: Platform, env: Environment) -
     )
     header = (
         f"{env.name}: {env.replicas} replicas, canary pauses {', '.join(env.pauses)} before the judge's gates, {gate}.\n"
-        f"Generated from {layout.PLATFORM_FILE} by `agent-rollouts bootstrap`: edit that file, not this one."
+        + GENERATED_NOTE
     )
     write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, component))
     write_file(

@@ -225,6 +225,14 @@ def _pin_judge(
     )
 
 
+def _check_component(agent: str | None, component: str | None) -> None:
+    """Exactly one of an agent and a component (only the judge is one)."""
+    if (agent is None) == (component is None):
+        raise GitopsError("give one of --agent AGENT or --component judge")
+    if component not in (None, JUDGE):
+        raise GitopsError(f"--component: unknown component {component!r} (only {JUDGE})")
+
+
 def release(
     remote: str,
     env: str,
@@ -234,10 +242,7 @@ def release(
     component: str | None = None,
 ) -> Result:
     """Pin `image` for `agent` (or the judge, `component="judge"`) in `env`."""
-    if (agent is None) == (component is None):
-        raise GitopsError("give one of --agent AGENT or --component judge")
-    if component not in (None, JUDGE):
-        raise GitopsError(f"--component: unknown component {component!r} (only {JUDGE})")
+    _check_component(agent, component)
 
     def edit(checkout: Path) -> Change:
         platform = platform_of(checkout)
@@ -263,10 +268,7 @@ def promote(
     component: str | None = None,
 ) -> Result:
     """Copy the digest `source` pins for `agent` (or the judge) to `target`, the next environment."""
-    if (agent is None) == (component is None):
-        raise GitopsError("give one of --agent AGENT or --component judge")
-    if component not in (None, JUDGE):
-        raise GitopsError(f"--component: unknown component {component!r} (only {JUDGE})")
+    _check_component(agent, component)
 
     def edit(checkout: Path) -> Change:
         platform = platform_of(checkout)

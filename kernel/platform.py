@@ -273,17 +273,20 @@ def _unique(reader: _Reader, nodes: list[yaml.Node], names: list[str], where: st
         seen.add(name)
 
 
+def yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """The line (1-based, when PyYAML knows it) and the short reason of a YAML parse error."""
+    mark = getattr(exc, "problem_mark", None)
+    return (mark.line + 1 if mark else None), str(getattr(exc, "problem", None) or exc)
+
+
 def parse_platform(text: str, source: str = FILE_NAME) -> Platform:
     """The platform a file's text declares; raise PlatformFileError naming the first mistake."""
     reader = _Reader(source)
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"{mark.line + 1}" if mark else "1"
-        raise PlatformFileError(
-            f"{source}:{line}: (file): not valid YAML: {getattr(exc, 'problem', None) or exc}"
-        ) from exc
+        line, problem = yaml_problem(exc)
+        raise PlatformFileError(f"{source}:{line or 1}: (file): not valid YAML: {problem}") from exc
     if root is None:
         raise PlatformFileError(f"{source}:1: (file): empty; see `agent-rollouts init`")
     fields = reader.mapping(

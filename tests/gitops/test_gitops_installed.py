@@ -17,6 +17,7 @@ from gitops_support import digest, git_out, head
 
 from ci.render import kustomize_build
 from kernel.toolpaths import REPO_ROOT
+from tools.procs import LOOPBACK, free_port, stop, wait_for_http
 
 USER_FILE = """\
 apiVersion: agent-rollouts/v1
@@ -110,8 +111,12 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
         capture_output=True,
     )
 
-    # Only the venv and the tools' own folders on PATH; kubeconform is named by flag.
-    bin_dirs = [str(venv / "bin"), *sorted({str(Path(path).parent) for path in tools.values()})]
+    # On PATH only the venv and links to the tools it needs; kubeconform is named by flag.
+    tool_links = tmp_path / "bin"
+    tool_links.mkdir()
+    for name, path in tools.items():
+        (tool_links / name).symlink_to(path)
+    bin_dirs = [str(venv / "bin"), str(tool_links)]
     env = {
         "PATH": os.pathsep.join(bin_dirs),
         "HOME": str(tmp_path),
@@ -150,44 +155,17 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
     assert booted.returncode == 0, booted.stderr
     assert head(remote) != before
 
+    def succeeds(*argv: str) -> None:
+        result = run(venv, work, env, *argv, "--repo", str(remote), *flags)
+        assert result.returncode == 0, result.stderr
+
     image = f"registry.acme.test/bots/support-bot@{digest('support-bot 1.0')}"
-    released = run(
-        venv,
-        work,
-        env,
-        "release",
-        "--repo",
-        str(remote),
-        "--env",
-        "qa",
-        "--agent",
-        "support-bot",
-        "--image",
-        image,
-        *flags,
-    )
-    assert released.returncode == 0, released.stderr
-    promoted = run(
-        venv, work, env, "promote", "--repo", str(remote), "--agent", "support-bot", "--from", "qa", *flags
-    )
-    assert promoted.returncode == 0, promoted.stderr
+    succeeds("release", "--env", "qa", "--agent", "support-bot", "--image", image)
+    parser = f"registry.acme.test/bots/invoice-parser:v1@{digest('invoice-parser 1.0')}"
+    succeeds("release", "--env", "qa", "--agent", "invoice-parser", "--image", parser)
+    succeeds("promote", "--agent", "support-bot", "--from", "qa")  # to live, the next in `promotion:`
     judge = f"ghcr.io/agent-rollouts/agent-rollouts@{digest('judge 1.0')}"
-    pinned = run(
-        venv,
-        work,
-        env,
-        "release",
-        "--repo",
-        str(remote),
-        "--env",
-        "live",
-        "--component",
-        "judge",
-        "--image",
-        judge,
-        *flags,
-    )
-    assert pinned.returncode == 0, pinned.stderr
+    succeeds("release", "--env", "live", "--component", "judge", "--image", judge)
     unknown = run(
         venv,
         work,
@@ -252,3 +230,20 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
         "invoice-parser",
         "serve",
     ]
+
+    # The judge runs from the wheel too (its templates are package data).
+    token = tmp_path / "token"
+    token.write_text("a-judge-token-of-enough-length-0123456789\n")
+    port = free_port()
+    judge_proc = subprocess.Popen(
+        [str(venv / "bin" / "agent-rollouts"), "serve", "--port", str(port), "--token-file", str(token)],
+        cwd=work,
+        env={**env, "AGENT_ROLLOUTS_PROMETHEUS_URL": f"http://{LOOPBACK}:1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # `stop` ends its process group
+    )
+    try:
+        wait_for_http(f"http://{LOOPBACK}:{port}/healthz", timeout=60, proc=judge_proc)
+    finally:
+        stop(judge_proc)
