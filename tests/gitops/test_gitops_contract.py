@@ -207,3 +207,13 @@ def test_rollouts_notify_only_on_what_needs_a_person(clone: Path) -> None:
     assert {f"trigger.{trigger}" for trigger in ROLLOUT_TRIGGERS} <= set(configmap["data"])
     # A timed pause sends nothing: the paused trigger has a condition (only `pause: {}` passes it).
     assert "pause.duration == nil" in configmap["data"]["trigger.on-rollout-paused"]
+
+
+def test_the_generated_ci_workflow_validates_every_pull_request(clone: Path, require_tool) -> None:
+    workflow = clone / layout.CI_WORKFLOW
+    linted = subprocess.run([require_tool("actionlint"), str(workflow)], capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    spec = yaml.safe_load(workflow.read_text())
+    assert "pull_request" in spec[True]  # YAML 1.1 reads the key `on` as a boolean
+    steps = "\n".join(step.get("run", "") for step in spec["jobs"]["validate"]["steps"])
+    assert "agent-rollouts crds" in steps and "agent-rollouts validate --crd-dir" in steps

@@ -186,12 +186,35 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
 
     checkout = tmp_path / "checkout"
     subprocess.run(["git", "clone", "--quiet", str(remote), str(checkout)], check=True, env=env)
+    synced = sorted(
+        path.parent.relative_to(checkout).as_posix()
+        for pattern in ("envs/*/*/kustomization.yaml", "clusters/*/kustomization.yaml")
+        for path in checkout.glob(pattern)
+    )
+    assert synced == [
+        "clusters/live-k8s-acme-test-6443",
+        "clusters/qa-k8s-acme-test",
+        "envs/live/support-bot",
+        "envs/qa/invoice-parser",
+        "envs/qa/support-bot",
+    ]
     validated = run(venv, checkout, env, "validate", "--no-policy", *flags)
     assert validated.returncode == 0, validated.stdout + validated.stderr
     # qa runs both agents, live the one promoted there (a folder appears with its first release), and
     # each cluster its shared services.
     assert "5 overlays valid" in validated.stderr
     assert not (checkout / "envs/live/invoice-parser").exists()
+    # What is missing is named in one line: no CRDs given and no cluster to read them from, no checkov.
+    no_crds = run(venv, checkout, env, "validate", "--no-policy", "--kubeconform", kubeconform)
+    assert no_crds.returncode == 1
+    [line] = no_crds.stderr.strip().splitlines()
+    assert line.startswith("agent-rollouts: error: validate: no CRD schemas: pass --crd-dir DIR"), line
+    no_checkov = run(venv, checkout, env, "validate", *flags)
+    assert no_checkov.returncode == 1
+    assert no_checkov.stderr.strip().splitlines() == [
+        "agent-rollouts: error: validate: checkov is not installed: install it with `pip install checkov`, "
+        "or skip the policy scan with --no-policy"
+    ]
 
     live_pin = yaml.safe_load((checkout / "envs/live/support-bot/kustomization.yaml").read_text())["images"]
     assert live_pin == [{"name": "registry.acme.test/bots/support-bot", "digest": digest("support-bot 1.0")}]
