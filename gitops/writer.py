@@ -15,7 +15,8 @@ from pathlib import Path, PurePosixPath
 
 from gitops import layout
 from gitops.errors import GitopsError
-from gitops.files import load_yaml, rewrite_yaml, write_file
+from gitops.files import load_yaml, write_file
+from gitops.forge import PullRequests, push_branch
 from gitops.generate import (
     ARGOCD_FILES,
     JUDGE_MANIFEST_IMAGE,
@@ -25,11 +26,12 @@ from gitops.generate import (
     judge_pin,
     write_env_folder,
 )
-from gitops.git import Checkout, check_branch, local_path
-from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
+from gitops.git import Checkout, check_branch, git, local_path
+from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image
+from gitops.pinfile import set_image
 from gitops.scratch import scratch_dir
 from gitops.validation import Validator
-from kernel.platform import FILE_NAME, Platform, cluster_name, load_platform, parse_platform
+from kernel.platform import FILE_NAME, Environment, Platform, cluster_name, load_platform, parse_platform
 
 JUDGE = "judge"  # `release --component judge`: the canary judge of an environment's cluster
 
@@ -49,6 +51,7 @@ class Change:
     targets: list[str]  # env folders (rendered) and YAML files to validate before committing
     summary: str  # one line saying what landed
     unchanged: str  # one line saying why nothing had to change
+    topic: str = ""  # `<env>/<agent>/<image>`: names the review branch in pull-request mode
 
 
 Edit = Callable[[Path], Change]
@@ -77,6 +80,7 @@ class Options:
     progress: Progress = _quiet
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     crd_dir: Path | None = None  # CRD YAML to validate against (default: see ci.schemas.default_crd_dir)
+    pull_request: PullRequests | None = None  # set: push a review branch and open a pull request
 
 
 def released_by(checkout: Checkout) -> str:
@@ -116,10 +120,13 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
                 return Result(None, f"dry run, nothing pushed: {change.subject}", diff=diff, attempts=attempt)
             trailers = {**change.trailers, "Released-By": released_by(checkout)}
             body = f"{options.message.strip()}\n\n" if options.message else ""
-            commit = checkout.commit(
-                f"{change.subject}\n\n{body}"
-                + "".join(f"{key}: {value}\n" for key, value in trailers.items())
+            message = f"{change.subject}\n\n{body}" + "".join(
+                f"{key}: {value}\n" for key, value in trailers.items()
             )
+            diff = checkout.staged_diff()
+            commit = checkout.commit(message)
+            if options.pull_request is not None:
+                return _review(checkout, change, message, diff, commit, options)
             progress(f"pushing {commit[:12]} to {remote}")
             if checkout.push():
                 retried = f", after {attempt} attempts" if attempt > 1 else ""
@@ -135,6 +142,19 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
     raise GitopsError(
         f"gave up after {options.retry.attempts} attempts: every push to {remote} was overtaken by another"
     )
+
+
+def _review(
+    checkout: Checkout, change: Change, message: str, diff: str, commit: str, options: Options
+) -> Result:
+    """Pull-request mode: the commit goes to a review branch; merging the pull request releases it."""
+    assert options.pull_request is not None
+    branch = f"agent-rollouts/{change.topic}"
+    options.progress(f"pushing {commit[:12]} to branch {branch} of {checkout.remote}")
+    push_branch(checkout, branch)
+    body = f"{message.split(chr(10), 2)[-1].strip()}\n\n```diff\n{diff}```\n"
+    opened = options.pull_request.open(branch, options.branch, change.subject, body)
+    return Result(commit, f"{change.summary} once merged; {opened}")
 
 
 def platform_of(checkout: Path) -> Platform:
@@ -168,22 +188,21 @@ def _pin(
     subject: str,
     trailers: dict[str, str],
     where: str,
+    topic: str,
 ) -> Change:
     """Make `image` the one pin of `repository` in the kustomization at `relative`."""
     path = checkout / relative
     if not path.is_file():
         raise GitopsError(f"{relative}: missing from the environments repo; run `agent-rollouts bootstrap`")
-    kustomization = load_yaml(checkout, relative)
-    previous = pinned_image(repository, kustomization)
-    updated = set_pin(repository, kustomization, image)
-    if updated != kustomization:
-        rewrite_yaml(path, updated)
+    previous = pinned_image(repository, load_yaml(checkout, relative))
+    set_image(path, relative, repository, image)
     return Change(
         subject=subject,
         trailers={**trailers, "Image": str(image), "Previous-Image": str(previous) if previous else "none"},
         targets=[str(relative.parent)],
         summary=f"{where} now runs {image}",
         unchanged=f"{where} already runs {image}; nothing to commit",
+        topic=f"{topic}/{image.short}",
     )
 
 
@@ -208,6 +227,7 @@ def _pin_agent(
         subject,
         {"Agent": agent, "Env": env, **trailers},
         f"{env}/{agent}",
+        f"{env}/{agent}",
     )
 
 
@@ -222,6 +242,7 @@ def _pin_judge(
         subject,
         {"Component": JUDGE, "Env": env, "Cluster": cluster, **trailers},
         f"the judge of {cluster} ({env})",
+        f"{cluster}/{JUDGE}",
     )
 
 
@@ -266,8 +287,13 @@ def promote(
     target: str | None,
     options: Options | None = None,
     component: str | None = None,
+    verify: Callable[[ImageRef, Environment], str] | None = None,
 ) -> Result:
-    """Copy the digest `source` pins for `agent` (or the judge) to `target`, the next environment."""
+    """Copy the digest `source` pins for `agent` (or the judge) to `target`, the next environment.
+
+    `verify` checks an agent's digest against the source environment before anything is written; it
+    returns the evidence for the `Verified:` trailer (`no` when skipped) or raises to refuse.
+    """
     _check_component(agent, component)
 
     def edit(checkout: Path) -> Change:
@@ -301,7 +327,63 @@ def promote(
             subject = f"promote({to}): judge {image.short} from {source} on {cluster}"
             return _pin_judge(checkout, to, cluster, image, subject, {"Promoted-From": source})
         subject = f"promote({to}): {agent} {image.short} from {source}"
-        return _pin_agent(checkout, platform, to, agent, image, subject, {"Promoted-From": source})
+        trailers = {"Promoted-From": source}
+        if verify is not None:
+            trailers["Verified"] = verify(image, platform.environment(source))
+        return _pin_agent(checkout, platform, to, agent, image, subject, trailers)
+
+    return write(remote, edit, options or Options())
+
+
+def _previous_image(checkout: Path, env: str, agent: str, current: ImageRef) -> ImageRef:
+    """What ran before `current`: the `Previous-Image` trailer of the commit that pinned it."""
+    relative = layout.pin_file(env, agent)
+    keys = ("Image", "Previous-Image")
+    fields = "%x1f".join(f"%(trailers:key={key},valueonly,separator=)" for key in keys)
+    log = git(checkout, "log", f"--format={fields}%x1e", "--", str(relative)).stdout
+    for record in log.split("\x1e"):
+        values = [value.strip() for value in record.strip().split("\x1f")]
+        if len(values) == 2 and values[0] == str(current):
+            if values[1] in ("", "none"):
+                break
+            try:
+                return parse_image(values[1])
+            except MalformedReference as exc:
+                raise GitopsError(
+                    f"{relative}: the Previous-Image trailer of {current} is malformed: {exc}"
+                ) from None
+    raise GitopsError(
+        f"{env}/{agent}: nothing to roll back to: no release commit records what ran before {current}"
+        " (name one with --to)"
+    )
+
+
+def rollback(
+    remote: str, env: str, agent: str, to: str | None = None, options: Options | None = None
+) -> Result:
+    """Pin what ran before the current pin (its `Previous-Image` trailer), or the digest `to`."""
+
+    def edit(checkout: Path) -> Change:
+        platform = platform_of(checkout)
+        platform.environment(env)
+        repository = platform.agent(agent).image
+        relative = layout.pin_file(env, agent)
+        current = (
+            pinned_image(repository, load_yaml(checkout, relative))
+            if (checkout / relative).is_file()
+            else None
+        )
+        if current is None:
+            raise GitopsError(f"{relative}: pins no image for {agent}; nothing to roll back")
+        if to is None:
+            wanted = str(_previous_image(checkout, env, agent, current))
+        else:  # a bare digest is one of the pinned repository
+            wanted = f"{current.repository}@{to}" if to.startswith("sha256:") else to
+        target = check_image(platform, env, repository, wanted)
+        if target == current:
+            raise GitopsError(f"{env}/{agent} already runs {current}; nothing to roll back")
+        subject = f"rollback({env}): {agent} {target.short} (was {current.short})"
+        return _pin_agent(checkout, platform, env, agent, target, subject, {"Rolled-Back-From": str(current)})
 
     return write(remote, edit, options or Options())
 

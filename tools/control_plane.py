@@ -384,7 +384,7 @@ def up(state: State) -> list[dict[str, object]]:
                 [
                     binaries["kube-controller-manager"],
                     kubeconfig,
-                    "--controllers=replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller",
+                    "--controllers=replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,disruption-controller",
                     "--leader-elect=false",
                     f"--bind-address={LOOPBACK}",
                     "--secure-port=0",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent_rollouts.commands.day_two import add_cluster_flags, add_review_flags, pull_requests, verifier
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from kernel.toolpaths import CRD_DIR_VARIABLE
@@ -71,21 +72,24 @@ def run_release(args: argparse.Namespace, env: Console) -> int:
     """Pin an agent's (or the judge's) image in one environment."""
     from gitops.writer import release
 
+    options = _options(args, env)
+    options.pull_request = pull_requests(args, args.env)
     return _report(
-        lambda: release(
-            args.repo, args.env, args.agent, args.image, _options(args, env), component=args.component
-        ),
-        env,
+        lambda: release(args.repo, args.env, args.agent, args.image, options, component=args.component), env
     )
 
 
 def run_promote(args: argparse.Namespace, env: Console) -> int:
-    """Copy an agent's (or the judge's) pinned digest to the next environment."""
+    """Copy an agent's (or the judge's) pinned digest to the next environment, once the source
+    environment verified it."""
     from gitops.writer import promote
 
+    options = _options(args, env)
+    options.pull_request = pull_requests(args, args.target)
+    verify = verifier(args, env)
     return _report(
         lambda: promote(
-            args.repo, args.agent, args.source, args.target, _options(args, env), component=args.component
+            args.repo, args.agent, args.source, args.target, options, component=args.component, verify=verify
         ),
         env,
     )
@@ -142,6 +146,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     _component(parser)
     parser.add_argument("--image", required=True, help="REPO@sha256:DIGEST (or REPO:TAG@sha256:DIGEST)")
     parser.add_argument("--message", help="why: added to the commit message body")
+    add_review_flags(parser)
     parser.set_defaults(handler=run_release)
 
     parser = subparsers.add_parser("promote", help="copy the pinned digest to the next environment")
@@ -149,7 +154,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     _component(parser)
     parser.add_argument("--from", dest="source", required=True, help="the environment that runs the digest")
     parser.add_argument(
-        "--to", dest="target", help="the next environment in `promotion:` (default: that one)"
+        "--to",
+        dest="target",
+        required=True,
+        help="the next environment in agent-rollouts.yaml's `promotion:`",
     )
     parser.add_argument("--message", help="why: added to the commit message body")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="skip the check of the source env's Rollout (trailer Verified: no)",
+    )
+    add_cluster_flags(parser)
+    add_review_flags(parser)
     parser.set_defaults(handler=run_promote)

@@ -163,7 +163,8 @@ def test_an_installed_wheel_ships_a_users_own_agents_to_two_clusters(tmp_path: P
     succeeds("release", "--env", "qa", "--agent", "support-bot", "--image", image)
     parser = f"registry.acme.test/bots/invoice-parser:v1@{digest('invoice-parser 1.0')}"
     succeeds("release", "--env", "qa", "--agent", "invoice-parser", "--image", parser)
-    succeeds("promote", "--agent", "support-bot", "--from", "qa")  # to live, the next in `promotion:`
+    # No cluster here to verify qa's Rollout against (tests/cluster does): --force, trailer Verified: no.
+    succeeds("promote", "--agent", "support-bot", "--from", "qa", "--to", "live", "--force")
     judge = f"ghcr.io/agent-rollouts/agent-rollouts@{digest('judge 1.0')}"
     succeeds("release", "--env", "live", "--component", "judge", "--image", judge)
     unknown = run(

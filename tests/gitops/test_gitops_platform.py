@@ -43,7 +43,7 @@ def test_a_broken_platform_file_stops_every_command_with_its_line(remote: Path, 
     for argv in (
         ("bootstrap", "--repo", str(remote)),
         ("release", "--repo", str(remote), "--env", "dev", "--agent", "code-analysis", "--image", "x:v1"),
-        ("promote", "--repo", str(remote), "--agent", "code-analysis", "--from", "dev"),
+        ("promote", "--repo", str(remote), "--agent", "code-analysis", "--from", "dev", "--to", "staging"),
     ):
         code, _, err = run(*argv)
         assert code == ExitStatus.ERROR
@@ -109,7 +109,9 @@ def test_the_judge_is_released_and_promoted_like_an_agent(remote: Path) -> None:
     message = git_out(remote, "log", "-1", "--format=%B", "main")
     assert "Component: judge\n" in message and "Cluster: kubernetes-default-svc\n" in message
     # dev, staging and prod share one cluster, so one judge: promoting it changes nothing.
-    code, out, _ = run("promote", "--repo", str(remote), "--component", "judge", "--from", "dev")
+    code, out, _ = run(
+        "promote", "--repo", str(remote), "--component", "judge", "--from", "dev", "--to", "staging"
+    )
     assert code == ExitStatus.SUCCESS
     assert "already runs" in out
 
