@@ -41,10 +41,12 @@ from webhook.stats.checks import (
     LOW_TAIL_SHARE,
     TAIL_QUANTILE,
     ArmCounts,
+    Context,
     Levels,
     evaluate_check,
+    reference_from_run,
 )
-from webhook.stats.histograms import Histogram
+from webhook.stats.histograms import Cells, Histogram, PodCell
 
 INTERVAL_S = 60
 LOOKS = 30  # Argo asks every minute for half an hour
@@ -134,6 +136,7 @@ class Tally:
         self.hist = {name: np.zeros(len(getattr(arm, name).p)) for name in ("confidence", "cost", "duration")}
         self.cost_sum = 0.0
         self.intervals: list[dict[str, np.ndarray | int]] = []
+        self.cost_sums: list[float] = []  # per interval, as `_sum` grows between two scrapes
 
     def step(self, rng: np.random.Generator, n: int) -> None:
         failures = int(rng.binomial(n, self.arm.failure))
@@ -145,7 +148,11 @@ class Tally:
             snapshot[name] = drawn
             if name == "cost":
                 noise = math.sqrt(float((drawn * buckets.var).sum()))
-                self.cost_sum += float((drawn * buckets.mean).sum()) + noise * float(rng.standard_normal())
+                interval_sum = max(
+                    float((drawn * buckets.mean).sum()) + noise * float(rng.standard_normal()), 0.0
+                )
+                self.cost_sums.append(interval_sum)
+                self.cost_sum += interval_sum
         self.requests += n
         self.failures += failures
         self.intervals.append(snapshot)
@@ -161,12 +168,30 @@ class Tally:
         )
 
     def counts(self) -> ArmCounts:
+        """Each interval is one stratum (one scrape of one pod), as the judge reads Prometheus."""
+
+        def cells(name: str) -> Cells:
+            bounds = tuple(getattr(self.arm, name).bounds)
+            return Cells(
+                bounds,
+                tuple(
+                    PodCell(
+                        k,
+                        tuple(float(c) for c in np.cumsum(interval[name])[:-1]),
+                        float(interval["n"]),
+                        self.cost_sums[k] if name == "cost" else None,
+                    )
+                    for k, interval in enumerate(self.intervals)
+                    if interval["n"]
+                ),
+            )
+
         return ArmCounts(
-            requests=self.requests,
-            failures=self.failures,
-            confidence=self.histogram("confidence"),
-            duration=self.histogram("duration"),
-            cost=self.histogram("cost", cost_sum=max(self.cost_sum, 0.0)),
+            requests=tuple(float(i["n"]) for i in self.intervals),
+            failures=tuple(float(i["failures"]) for i in self.intervals),
+            confidence=cells("confidence"),
+            duration=cells("duration"),
+            cost=cells("cost"),
         )
 
 
@@ -174,12 +199,28 @@ class Tally:
 
 Judge = Callable[[Tally, Tally], str]
 
-LEVELS = Levels(ALPHA_FAIL / len(CHECKS), ALPHA_PASS / len(CHECKS), JUDGE_DEFAULTS.min_requests)
+LEVELS = Levels(ALPHA_FAIL, ALPHA_PASS, JUDGE_DEFAULTS.min_requests)
 
 
 def ours(canary: Tally, baseline: Tally) -> str:
+    """The judge's checks; the baseline's first intervals set its thresholds (no data before the
+    canary in this simulation), as the judge does for a stable as young as the canary's run."""
     c, b = canary.counts(), baseline.counts()
-    verdicts = [evaluate_check(name, c, b, DEFAULT_TOLERANCES[name], LEVELS).verdict for name in CHECKS]
+    found = reference_from_run(b, 0.0, JUDGE_DEFAULTS.reference_requests)
+    if found is None:
+        return "wait"
+    reference, first = found
+    minutes = (len(b.requests) - first) * INTERVAL_S / 60
+    verdicts = [
+        evaluate_check(
+            name,
+            c,
+            b,
+            reference,
+            Context(range(first, len(b.requests)), DEFAULT_TOLERANCES[name], LEVELS, minutes),
+        ).verdict
+        for name in CHECKS
+    ]
     if "fail" in verdicts:
         return "fail"
     return "pass" if all(v == "pass" for v in verdicts) else "wait"

@@ -96,6 +96,25 @@ class TrafficArm:
     behaviour: Behaviour = HEALTHY
     pods: int = 1
     restart_at: float | None = None  # fraction of the window after which pod 0 restarts (counters reset)
+    # Fractions of the window in which the arm's pods run; each run is new pods, counting from zero
+    # (a hash retried after an abort, or rolled back to). Scrapes stop in between.
+    runs: tuple[tuple[float, float], ...] = ((0.0, 1.0),)
+    # (from, rate): the arm's request rate changes at these fractions of the window (setWeight steps).
+    rate_steps: tuple[tuple[float, float], ...] = ()
+    # (from, to, failure rate): a provider brownout, whatever the build.
+    brownout: tuple[float, float, float] | None = None
+    # Bucket layouts, the metric contract's unless a build exports others.
+    confidence_buckets: tuple[float, ...] = CONFIDENCE_BUCKETS
+    cost_buckets: tuple[float, ...] = COST_BUCKETS
+    duration_buckets: tuple[float, ...] = DURATION_BUCKETS
+
+    def rate_at(self, fraction: float) -> float:
+        return next((rate for start, rate in reversed(self.rate_steps) if fraction >= start), self.rate)
+
+    def failure_rate_at(self, fraction: float) -> float:
+        if self.brownout and self.brownout[0] <= fraction < self.brownout[1]:
+            return self.brownout[2]
+        return self.behaviour.failure_rate
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -145,10 +164,16 @@ class _Histogram:
 @dataclass
 class _Pod:
     labels: str
+    arm: TrafficArm
     requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
-    confidence: _Histogram = field(default_factory=lambda: _Histogram(CONFIDENCE_BUCKETS))
-    cost: _Histogram = field(default_factory=lambda: _Histogram(COST_BUCKETS))
-    duration: _Histogram = field(default_factory=lambda: _Histogram(DURATION_BUCKETS))
+    confidence: _Histogram = field(init=False)
+    cost: _Histogram = field(init=False)
+    duration: _Histogram = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.confidence = _Histogram(self.arm.confidence_buckets)
+        self.cost = _Histogram(self.arm.cost_buckets)
+        self.duration = _Histogram(self.arm.duration_buckets)
 
 
 def openmetrics(
@@ -165,27 +190,34 @@ def openmetrics(
     rng = random.Random(f"{agent}/{seed}")
     families: dict[str, list[str]] = {name: [] for name in TYPES}
     for arm in arms:
-        pods = [
-            _Pod(f'{AGENT_LABEL}="{agent}",namespace="{namespace}",pod="{agent}-{arm.pod_hash}-{i}",'
-                 f'{POD_TEMPLATE_HASH_LABEL}="{arm.pod_hash}"')
-            for i in range(arm.pods)
-        ]  # fmt: skip
-        restarted = False
-        for t in range(start, start + duration + 1, step):
-            if arm.restart_at is not None and not restarted and t >= start + arm.restart_at * duration:
-                pods[0] = _Pod(pods[0].labels)
-                restarted = True
-            if t > start:
-                behaviour = arm.behaviour
-                for _ in range(poisson(rng, arm.rate * step)):
-                    pod = pods[rng.randrange(len(pods))]
-                    failed = rng.random() < behaviour.failure_rate
-                    pod.requests["failure" if failed else "success"] += 1
-                    pod.confidence.observe(min(1.0, max(0.0, behaviour.confidence(rng))))
-                    pod.cost.observe(behaviour.cost(rng))
-                    pod.duration.observe(behaviour.duration(rng))
-            for pod in pods:
-                _emit(families, pod, t)
+        for run_from, run_to in arm.runs:
+            # Each run's pods are new pods: named after when the run began.
+            suffix = f"-r{round(run_from * 1000)}" if arm.runs != ((0.0, 1.0),) else ""
+            pods = [
+                _Pod(f'{AGENT_LABEL}="{agent}",namespace="{namespace}",pod="{agent}-{arm.pod_hash}{suffix}-{i}",'
+                     f'{POD_TEMPLATE_HASH_LABEL}="{arm.pod_hash}"', arm)
+                for i in range(arm.pods)
+            ]  # fmt: skip
+            first = start + math.ceil(run_from * duration / step) * step
+            last = start + math.floor(run_to * duration / step) * step
+            restarted = False
+            for t in range(first, last + 1, step):
+                fraction = (t - start) / duration
+                if arm.restart_at is not None and not restarted and fraction >= arm.restart_at:
+                    pods[0] = _Pod(pods[0].labels, arm)
+                    restarted = True
+                if t > first:
+                    behaviour = arm.behaviour
+                    failure_rate = arm.failure_rate_at(fraction)
+                    for _ in range(poisson(rng, arm.rate_at(fraction) * step)):
+                        pod = pods[rng.randrange(len(pods))]
+                        failed = rng.random() < failure_rate
+                        pod.requests["failure" if failed else "success"] += 1
+                        pod.confidence.observe(min(1.0, max(0.0, behaviour.confidence(rng))))
+                        pod.cost.observe(behaviour.cost(rng))
+                        pod.duration.observe(behaviour.duration(rng))
+                for pod in pods:
+                    _emit(families, pod, t)
     return families
 
 

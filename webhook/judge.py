@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from kernel import contract
@@ -16,15 +17,19 @@ from kernel.errors import AgentRolloutsError
 from webhook.backends import MetricsBackend, PartialDataError, Series
 from webhook.models import CheckResult, Judgement, JudgementRequest, Samples, Window
 from webhook.stats.checks import (
+    CHECK_WEIGHT,
     DEFAULT_TOLERANCES,
     ArmCounts,
     CheckOutcome,
+    Context,
     Levels,
+    Reference,
     Verdict,
     evaluate_check,
+    reference_from_run,
 )
-from webhook.stats.counters import first_timestamp, sum_increase
-from webhook.stats.histograms import Histogram, from_series
+from webhook.stats.counters import first_timestamp, stratified_increase, sum_increase
+from webhook.stats.histograms import Cells, Histogram, cells_from_series, from_series
 
 REQUESTS = contract.REQUESTS_TOTAL
 CONFIDENCE = f"{contract.CONFIDENCE}_bucket"
@@ -51,11 +56,17 @@ _POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="promql")
 class JudgeConfig:
     """Error levels and limits; the service builds one from its settings."""
 
-    alpha_fail: float = 0.01  # bound on the chance of ever failing a canary that is not worse
+    # Bound on the chance that any look of a whole rollout ever fails a canary that is not worse
+    # (docs/judge.md: 0.0099 here and at most 0.0001 for the background safety nets make 1 %).
+    alpha_fail: float = 0.0099
     alpha_pass: float = 0.05  # bound on the chance of ever passing a canary worse than tolerance
     min_requests: int = 30
-    lookback_seconds: int = 86_400  # how far back to look for the canary's first sample
+    lookback_seconds: int = 86_400  # how far back to look for the canary's current run
     start_step_seconds: int = 15
+    # A canary silent for longer than this (8 scrapes at 15 s) left; what follows is a new run.
+    run_gap_seconds: int = 120
+    reference_seconds: int = 3600  # the baseline's data before the run that sets its thresholds
+    reference_requests: int = 100
     max_window_seconds: int = 7 * 86_400
     report_base_url: str = ""
 
@@ -110,77 +121,222 @@ def evaluate(
             start = request.start.timestamp()
             if end - start > config.max_window_seconds:
                 raise InputError("start", f"the window is longer than {config.max_window_seconds} s")
-            earliest = start
+            run = Run(start, start, None, "start given by the request")
         else:
-            found = _first_sample(backend, selectors["canary"], end, config)
+            found = _current_run(backend, selectors["canary"], end, config)
             if found is None:
                 return _missing(request, config, end, end, "canary", selectors["canary"])
-            earliest = found
+            run = found
         metrics = sorted({m for check in request.selected_checks() for m in METRICS[check]} | {REQUESTS})
-        width = max(1, math.ceil(end - earliest + SLACK_SECONDS))
-        queries = {(arm, m): f"{m}{selectors[arm]}[{width}s]" for arm in ARMS for m in metrics}
+        read_from = {
+            "canary": min(run.cut, run.before_gap or run.cut) - SLACK_SECONDS,
+            "baseline": run.cut - config.reference_seconds - SLACK_SECONDS,
+        }
+        queries = {
+            (arm, m): f"{m}{selectors[arm]}[{max(1, math.ceil(end - read_from[arm]))}s]"
+            for arm in ARMS
+            for m in metrics
+        }
         futures = {key: _POOL.submit(backend.query, promql, end) for key, promql in queries.items()}
         series = {key: future.result() for key, future in futures.items()}
     except PartialDataError as exc:
         return _partial(request, config, end, str(exc))
     if request.start is None:
-        first = first_timestamp(series[("canary", REQUESTS)])
-        # Count from just before the canary's first sample: its series start at zero.
-        start = (first if first is not None else earliest) - 0.001
+        first = first_timestamp(
+            [
+                Series(s.labels, tuple(p for p in s.points if p[0] > run.cut))
+                for s in series[("canary", REQUESTS)]
+            ]
+        )
+        # Count from just before the canary's first sample of this run: its new series start at zero.
+        start = (first if first is not None else run.cut) - 0.001
     for arm in ARMS:
-        if not any(s.points for s in series[(arm, REQUESTS)]):
+        if not any(p[0] > start - SLACK_SECONDS for s in series[(arm, REQUESTS)] for p in s.points):
             return _missing(request, config, start, end, arm, selectors[arm])
-    arms = {arm: _arm_counts(series, arm, start, end) for arm in ARMS}
-    levels = _levels(request, config)
+    step = _scrape_interval(series[("baseline", REQUESTS)] + series[("canary", REQUESTS)])
+    edges = [start + k * step for k in range(int((end - start) // step) + 1)]
+    arms = {arm: _arm_counts(series, arm, edges) for arm in ARMS}
+    reference, strata, ref_window, ref_note = _reference(series, arms["baseline"], start, edges, config)
+    window = Window(
+        start=start,
+        end=end,
+        reason=run.reason,
+        stratum_seconds=step,
+        reference_start=ref_window[0],
+        reference_end=ref_window[1],
+        reference_reason=ref_note,
+    )
+    if reference is None:
+        judgement = _judgement(request, config, window, "inconclusive", 0, ref_note, {})
+        return Evaluation(request, start, end, judgement, series, arms)
+    levels = Levels(config.alpha_fail, config.alpha_pass, config.min_requests)
+    minutes = (edges[-1] - edges[strata.start]) / 60 if strata else 0.0
     outcomes = [
-        evaluate_check(check, arms["canary"], arms["baseline"], _tolerance(check, request), levels)
+        evaluate_check(
+            check,
+            arms["canary"],
+            arms["baseline"],
+            reference,
+            Context(strata, _tolerance(check, request), levels, minutes),
+        )
         for check in request.selected_checks()
     ]
     checks: dict[str, CheckResult] = {
         o.name: _check_result(o, levels, [q for (_, m), q in queries.items() if m in METRICS[o.name]])
         for o in outcomes
     }
-    judgement = _combine(request, config, start, end, checks, arms)
+    judgement = _combine(request, config, window, checks, arms, strata)
     return Evaluation(request, start, end, judgement, series, arms)
 
 
-def _first_sample(backend: MetricsBackend, canary: str, end: float, config: JudgeConfig) -> float | None:
-    # Subquery steps are aligned to multiples of the step, so a canary younger than one step is
-    # only seen by the plain instant `timestamp(...)`.
-    series = f"timestamp({REQUESTS}{canary})"
-    promql = (
-        f"min(min_over_time({series}[{config.lookback_seconds}s:{config.start_step_seconds}s]) or {series})"
+@dataclass(frozen=True)
+class Run:
+    """Where the canary's current continuous run begins, and why."""
+
+    cut: float  # the run's samples are after this time
+    start_hint: float
+    before_gap: float | None  # the canary's last sample before the gap, if there was one
+    reason: str
+
+
+def _current_run(backend: MetricsBackend, canary: str, end: float, config: JudgeConfig) -> Run | None:
+    """The canary's current run: its samples after the last gap longer than `run_gap_seconds`.
+
+    A retried hash (after an abort) or a rollback to a hash that ran earlier comes back on new
+    pods after a gap; only the new run is judged.
+    """
+    step = config.start_step_seconds
+    latest = f"max(timestamp({REQUESTS}{canary}))"
+    futures = [
+        _POOL.submit(backend.query, f"{latest}[{config.lookback_seconds}s:{step}s]", end),
+        _POOL.submit(backend.query, latest, end),
+    ]
+    points = sorted(
+        {(t, v) for future in futures for s in future.result() for t, v in s.points if math.isfinite(v)}
     )
-    values = [v for s in backend.query(promql, end) for _, v in s.points if math.isfinite(v)]
-    # The subquery sees a sample up to one step late; read one step and the slack earlier.
-    return min(values) - config.start_step_seconds if values else None
+    if not points:
+        return None
+    # At least four scrape intervals, for Prometheus set to scrape less often than every 30 s.
+    samples = sorted({last for _, last in points})
+    spacings = sorted(b - a for a, b in zip(samples, samples[1:], strict=False))
+    gap = max(config.run_gap_seconds, 4 * spacings[len(spacings) // 2] if spacings else 0.0)
+    for i in range(len(points) - 1, -1, -1):
+        t, last = points[i]
+        if t - last > gap:  # at step t the canary had been silent for longer than a gap
+            return Run(t, t, last, _after_gap(t - last, last))
+        if i > 0:
+            previous_t, previous_last = points[i - 1]
+            if t - previous_t > 1.5 * step and t - step - previous_last > gap:  # absent in between
+                return Run(t - step, t, previous_last, _after_gap(t - step - previous_last, previous_last))
+    first = points[0][0] - step
+    return Run(
+        first, first, None, f"the canary's first sample in the last {_duration(config.lookback_seconds)}"
+    )
 
 
-def _arm_counts(series: dict[tuple[str, str], list[Series]], arm: str, start: float, end: float) -> ArmCounts:
+def _after_gap(length: float, last: float) -> str:
+    return (
+        f"the canary's current run: its first sample after a {_duration(length)} gap in its scrapes "
+        f"(an earlier run of this hash, last scraped at {_iso(last)}, is not judged)"
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _scrape_interval(series: Sequence[Series]) -> float:
+    """The median spacing of samples within a series: the scrape interval, one stratum."""
+    gaps = sorted(b[0] - a[0] for s in series for a, b in zip(s.points, s.points[1:], strict=False))
+    return max(1.0, round(gaps[len(gaps) // 2])) if gaps else float(SLACK_SECONDS)
+
+
+def _arm_counts(series: dict[tuple[str, str], list[Series]], arm: str, edges: Sequence[float]) -> ArmCounts:
     requests = series[(arm, REQUESTS)]
 
-    def histogram(metric: str, sums: str | None = None) -> Histogram | None:
+    def cells(metric: str, sums: str | None = None) -> Cells | None:
         if (arm, metric) not in series:
             return None
-        return from_series(series[(arm, metric)], start, end, series.get((arm, sums), []) if sums else ())
+        return cells_from_series(series[(arm, metric)], series.get((arm, sums), []) if sums else (), edges)
 
     return ArmCounts(
-        requests=sum_increase(requests, start, end),
-        failures=sum_increase([s for s in requests if s.labels.get("status") == "failure"], start, end),
-        confidence=histogram(CONFIDENCE, CONFIDENCE_SUM),
-        duration=histogram(DURATION),
-        cost=histogram(COST, COST_SUM),
+        requests=tuple(stratified_increase(requests, edges)),
+        failures=tuple(
+            stratified_increase([s for s in requests if s.labels.get("status") == "failure"], edges)
+        ),
+        confidence=cells(CONFIDENCE, CONFIDENCE_SUM),
+        duration=cells(DURATION),
+        cost=cells(COST, COST_SUM),
     )
+
+
+def _reference(
+    series: dict[tuple[str, str], list[Series]],
+    baseline: ArmCounts,
+    start: float,
+    edges: Sequence[float],
+    config: JudgeConfig,
+) -> tuple[Reference | None, range, tuple[float | None, float | None], str]:
+    """The baseline's reference: the hour before the canary's run, else the run's first strata.
+
+    Taken before the canary's run, it is the same at every look; taken from the run's first
+    strata (a stable younger than the canary's run), those strata are left out of the checks.
+    """
+    strata = range(0, max(len(edges) - 1, 0))
+    ref_start = start - config.reference_seconds
+    requests = sum_increase(series[("baseline", REQUESTS)], ref_start, start)
+    if requests >= config.reference_requests:
+
+        def histogram(metric: str, sums: str | None = None) -> Histogram | None:
+            if ("baseline", metric) not in series:
+                return None
+            return from_series(
+                series[("baseline", metric)],
+                ref_start,
+                start,
+                series.get(("baseline", sums), []) if sums else (),
+            )
+
+        failures = sum_increase(
+            [s for s in series[("baseline", REQUESTS)] if s.labels.get("status") == "failure"],
+            ref_start,
+            start,
+        )
+        reference = Reference(
+            requests,
+            failures,
+            histogram(CONFIDENCE, CONFIDENCE_SUM),
+            histogram(DURATION),
+            histogram(COST, COST_SUM),
+        )
+        note = f"the baseline's {requests:.0f} requests in the {_duration(config.reference_seconds)} before the canary's run"
+        return reference, strata, (ref_start, start), note
+    found = reference_from_run(baseline, requests, config.reference_requests)
+    if found is not None:
+        reference, first = found
+        note = (
+            f"the baseline had only {requests:.0f} requests before the canary's run, so its first "
+            f"{reference.requests:.0f} requests in the run set the thresholds and are not judged"
+        )
+        return reference, range(first, strata.stop), (edges[0], edges[first]), note
+    running = requests + sum(baseline.requests)
+    note = (
+        f"The baseline has {running:.0f} requests before and during the canary's run; its thresholds need "
+        f"{config.reference_requests}: needs about {config.reference_requests - running:.0f} more baseline requests."
+    )
+    return None, range(0), (None, None), note
 
 
 def _tolerance(check: CheckName, request: JudgementRequest) -> float:
     override = getattr(request.tolerances, check, None) if request.tolerances else None
     return DEFAULT_TOLERANCES[check] if override is None else float(override)
-
-
-def _levels(request: JudgementRequest, config: JudgeConfig) -> Levels:
-    k = len(request.selected_checks())
-    return Levels(config.alpha_fail / k, config.alpha_pass / k, config.min_requests)
 
 
 def _check_result(outcome: CheckOutcome, levels: Levels, promql: Sequence[str]) -> CheckResult:
@@ -189,9 +345,10 @@ def _check_result(outcome: CheckOutcome, levels: Levels, promql: Sequence[str]) 
         reason=outcome.reason,
         measure=outcome.measure,
         evidence=(
-            "anytime-valid normal-mixture confidence sequence: fail when its lower bound exceeds the "
-            f"tolerance (alpha {levels.alpha_fail:.4g}), pass when its upper bound is below it "
-            f"(alpha {levels.alpha_pass:.4g}), alphas split evenly over the comparisons of the check"
+            "one-sided e-processes, stratified by scrape interval (exact rate-ratio likelihood ratios "
+            "for shares, normal mixtures for means): fail when one reaches 1/alpha with alpha "
+            f"{levels.alpha_fail * CHECK_WEIGHT:.4g} for the check, split over its comparisons; pass when "
+            f"every comparison's pass e-process reaches 1/{levels.alpha_pass:.4g}"
         ),
         canary=outcome.canary,
         baseline=outcome.baseline,
@@ -217,10 +374,10 @@ def report_url(request: JudgementRequest, config: JudgeConfig, end: float) -> st
 def _combine(
     request: JudgementRequest,
     config: JudgeConfig,
-    start: float,
-    end: float,
+    window: Window,
     checks: dict[str, CheckResult],
     arms: dict[str, ArmCounts],
+    strata: range,
 ) -> Judgement:
     by_verdict = {
         v: [name for name, c in checks.items() if c.verdict == v] for v in ("pass", "fail", "inconclusive")
@@ -241,18 +398,18 @@ def _combine(
         )
     else:
         verdict = "pass"
+        requests = {arm: sum(arms[arm].requests[k] for k in strata) for arm in ARMS}
         reason = (
             f"The canary is within tolerance on {', '.join(by_verdict['pass'])} after "
-            f"{arms['canary'].requests:.0f} canary and {arms['baseline'].requests:.0f} baseline requests."
+            f"{requests['canary']:.0f} canary and {requests['baseline']:.0f} baseline requests."
         )
-    return _judgement(request, config, start, end, verdict, score, reason, checks)
+    return _judgement(request, config, window, verdict, score, reason, checks)
 
 
 def _judgement(
     request: JudgementRequest,
     config: JudgeConfig,
-    start: float,
-    end: float,
+    window: Window,
     verdict: Verdict,
     score: int,
     reason: str,
@@ -263,19 +420,20 @@ def _judgement(
         score=score,
         reason=reason,
         checks=checks,
-        report_url=report_url(request, config, end),
+        report_url=report_url(request, config, window.end),
         agent=request.agent,
         canary=request.canary,
         baseline=request.baseline,
         namespace=request.namespace,
-        window=Window(start=start, end=end),
+        window=window,
     )
 
 
 def _inconclusive(
     request: JudgementRequest, config: JudgeConfig, start: float, end: float, reason: str
 ) -> Evaluation:
-    judgement = _judgement(request, config, start, end, "inconclusive", 0, reason, {})
+    window = Window(start=start, end=end, reason="no window could be judged")
+    judgement = _judgement(request, config, window, "inconclusive", 0, reason, {})
     return Evaluation(request, start, end, judgement)
 
 

@@ -1,12 +1,13 @@
 """The versioned API contract of `POST /api/v1/judgements`: request and response bodies."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kernel.contract import CheckName
-from webhook.stats.checks import CHECKS, Verdict
+from webhook.stats.checks import CHECKS, MAX_TOLERANCES, Verdict
 
 # Kubernetes label values: they go into PromQL label matchers, so nothing that needs quoting.
 LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
@@ -19,18 +20,38 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 LabelValue = Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]
 
 
+# Argo substitutes template args into `jsonBody` as JSON strings, so a tolerance arg arrives as
+# "0.05": a plain decimal, nothing else (no sign, exponent, space, NaN or boolean).
+ARGO_DECIMAL = re.compile(r"[0-9]{1,3}(\.[0-9]{1,6})?")
+
+
 class Tolerances(BaseModel):
     """Per-check tolerances overriding the defaults; see docs/judge.md for their units."""
 
-    # Strict: JSON numbers only, never `true` or "0.1" read as one.
+    # Strict: JSON numbers, or the plain decimal strings Argo sends; never `true` read as one.
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    @field_validator("confidence", "cost", "errors", "latency", mode="before")
+    @classmethod
+    def _argo_decimal(cls, value: object) -> object:
+        if isinstance(value, str) and ARGO_DECIMAL.fullmatch(value):
+            return float(value)
+        return value
+
+    # The ceilings are MAX_TOLERANCES: wider, any canary would pass.
     confidence: float | None = Field(
-        None, ge=0, le=1, description="drop in mean confidence and rise in each low-confidence share, 0-1"
+        None,
+        ge=0,
+        le=MAX_TOLERANCES["confidence"],
+        description="drop in mean confidence and rise in each low-confidence share",
     )
-    cost: float | None = Field(None, ge=0, le=100, description="relative rise in mean cost per request")
-    errors: float | None = Field(None, ge=0, le=1, description="rise in failure rate, 0-1")
-    latency: float | None = Field(None, ge=0, le=1, description="rise in the share of slow requests, 0-1")
+    cost: float | None = Field(
+        None, ge=0, le=MAX_TOLERANCES["cost"], description="relative rise in mean cost per request"
+    )
+    errors: float | None = Field(None, ge=0, le=MAX_TOLERANCES["errors"], description="rise in failure rate")
+    latency: float | None = Field(
+        None, ge=0, le=MAX_TOLERANCES["latency"], description="rise in the share of slow requests"
+    )
 
 
 class JudgementRequest(BaseModel):
@@ -107,8 +128,21 @@ class CheckResult(BaseModel):
 
 
 class Window(BaseModel):
+    """The window judged, why it starts where it does, and where the baseline's thresholds come from."""
+
     start: float
     end: float
+    reason: str = Field(
+        description="why the window starts at `start`, e.g. after a gap in the canary's scrapes"
+    )
+    stratum_seconds: float | None = Field(
+        default=None, description="the scrape interval: canary and baseline are compared per interval"
+    )
+    reference_start: float | None = Field(
+        default=None, description="start of the baseline's reference period"
+    )
+    reference_end: float | None = Field(default=None, description="end of the baseline's reference period")
+    reference_reason: str | None = Field(default=None, description="what the baseline's reference period is")
 
 
 class Judgement(BaseModel):

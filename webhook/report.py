@@ -85,8 +85,9 @@ def _bucket_labels(histogram: Histogram) -> list[str]:
 
 
 def _distribution(title: str, evaluation: Evaluation, attr: str) -> str | None:
-    canary = getattr(evaluation.arms.get("canary"), attr, None)
-    baseline = getattr(evaluation.arms.get("baseline"), attr, None)
+    arms = evaluation.arms
+    canary = arms["canary"].histogram(attr) if "canary" in arms else None
+    baseline = arms["baseline"].histogram(attr) if "baseline" in arms else None
     if (
         not canary
         or not baseline
@@ -105,7 +106,7 @@ def render_report(evaluation: Evaluation) -> str:
     judgement = evaluation.judgement
     svgs: list[str] = []
     if evaluation.arms:
-        baseline_duration = evaluation.arms["baseline"].duration
+        baseline_duration = evaluation.arms["baseline"].histogram("duration")
         tail = (
             baseline_duration.quantile_bound(TAIL_QUANTILE)
             if baseline_duration and baseline_duration.total

@@ -30,7 +30,7 @@ from tools.traffic import Behaviour, TrafficArm, beta, lognormal, mixture, openm
 AGENT = "code-analysis"
 ENV = "dev"
 STABLE = "5table0001"
-HEALTHY_FAILURE_RATE = 0.002  # below the error-rate template's 1 % bound, on both sides
+HEALTHY_FAILURE_RATE = 0.005  # agent-scale: 0.5 % failures on both sides
 # Scenario -> canary arm. The stable gets twice the canary's traffic over three pods.
 CANARIES = {
     "no-change": TrafficArm("nochange01", 3.0, Behaviour(failure_rate=HEALTHY_FAILURE_RATE)),
@@ -181,16 +181,31 @@ def harness_result(stack: Stack, scenario: str, manifests: Path | None = None) -
     return result
 
 
+SEVERITY = ("Successful", "Inconclusive", "Failed", "Error")
+
+
 def phases(result: dict[str, Any]) -> Phases:
-    """Shipped template name -> phase of its one measurement; every run must have been built."""
+    """Shipped template name -> phase of its measurement; every run must have been built.
+
+    The judge's template runs once per gate policy (the args differ); the stricter phase counts.
+    """
     out: Phases = {}
     for run in result["runs"]:
         assert not run.get("error"), run
         for metric in run["metrics"]:
             name = shipped_name(metric["template"])
-            assert name not in out, f"{name} measured twice"
-            out[name] = metric["phase"]
+            out[name] = max(out.get(name, metric["phase"]), metric["phase"], key=SEVERITY.index)
     return out
+
+
+def gate_phases(result: dict[str, Any]) -> dict[str, str]:
+    """The judge's phase per group of gates (`step N` sources) that share their args."""
+    return {
+        ", ".join(run["sources"]): metric["phase"]
+        for run in result["runs"]
+        for metric in run["metrics"]
+        if shipped_name(metric["template"]) == "agent-regression"
+    }
 
 
 def messages(result: dict[str, Any]) -> dict[str, str]:
@@ -220,21 +235,27 @@ def test_the_rollout_runs_every_shipped_template(stack: Stack) -> None:
     ("scenario", "expected"),
     [
         ("no-change", expect()),
-        ("confidence-drop", expect(agent_quality="Failed")),
-        ("cost-increase", expect(agent_cost="Failed")),
-        ("error-increase", expect(agent_error_rate="Failed")),
-        ("latency-tail", expect(agent_latency_p95="Failed")),
+        ("confidence-drop", expect(agent_regression="Failed")),
+        ("cost-increase", expect(agent_regression="Failed")),
+        # 6 % failures: the judge's errors check fails it; the safety net waits for a disaster.
+        ("error-increase", expect(agent_regression="Failed")),
+        ("latency-tail", expect(agent_regression="Failed")),
     ],
 )
 def test_scenario_phases(stack: Stack, scenario: str, expected: Phases) -> None:
-    """A regression fails exactly the template watching it; no change passes every one."""
+    """A regression fails the judge's template; no change passes every one."""
     result = harness_result(stack, scenario)
     assert phases(result) == expected, json.dumps(result, indent=2)
 
 
 def test_low_traffic_is_inconclusive_so_the_rollout_pauses(stack: Stack) -> None:
+    """The judge cannot decide yet: inconclusive (a pause where `pass` is required); the safety
+    nets see no disaster."""
     result = harness_result(stack, "low-traffic")
-    assert phases(result) == dict.fromkeys(SHIPPED, "Inconclusive"), json.dumps(result, indent=2)
+    assert phases(result) == expect(agent_regression="Inconclusive"), json.dumps(result, indent=2)
+    # The intermediate gates (dev's steps 2 and 5) advance on `inconclusive`; the last (step 8),
+    # requiring `pass`, pauses.
+    assert gate_phases(result) == {"step 2, step 5": "Successful", "step 8": "Inconclusive"}
 
 
 def test_prometheus_down_is_an_error_never_a_pass(stack: Stack) -> None:
@@ -266,11 +287,8 @@ def test_wrong_token_is_an_error(stack: Stack, tmp_path: Path) -> None:
         token_file=wrong,
     )
     result = json.loads(done.stdout)
-    judged = {
-        name: phase for name, phase in phases(result).items() if name in ("agent-quality", "agent-cost")
-    }
-    assert judged == {"agent-quality": "Error", "agent-cost": "Error"}
-    assert "401" in messages(result)["agent-quality"]
+    assert phases(result)["agent-regression"] == "Error"
+    assert "401" in messages(result)["agent-regression"]
 
 
 # Deliberately broken manifests: each mutation must turn the no-change (or low-traffic) verdict
@@ -296,30 +314,31 @@ def broken(
 
 def test_wrong_json_path_is_caught(stack: Stack, rendered: list[dict[str, Any]]) -> None:
     def mutate(docs: list[dict[str, Any]]) -> None:
-        template(docs, "agent-quality")["spec"]["metrics"][0]["provider"]["web"]["jsonPath"] = (
+        template(docs, "agent-regression")["spec"]["metrics"][0]["provider"]["web"]["jsonPath"] = (
             "{$.data.verdict}"
         )
 
     result = harness_result(stack, "no-change", broken(stack, rendered, "json-path", mutate))
-    assert phases(result)["agent-quality"] == "Error"
-    assert "data is not found" in messages(result)["agent-quality"]
+    assert phases(result)["agent-regression"] == "Error"
+    assert "data is not found" in messages(result)["agent-regression"]
 
 
 def test_wrong_success_condition_is_caught(stack: Stack, rendered: list[dict[str, Any]]) -> None:
     def mutate(docs: list[dict[str, Any]]) -> None:
-        template(docs, "agent-cost")["spec"]["metrics"][0]["successCondition"] = 'result.verdict == "passed"'
+        template(docs, "agent-regression")["spec"]["metrics"][0]["successCondition"] = (
+            'result.verdict == "passed"'
+        )
 
     result = harness_result(stack, "no-change", broken(stack, rendered, "condition", mutate))
-    assert phases(result)["agent-cost"] == "Inconclusive"
+    assert phases(result)["agent-regression"] == "Inconclusive"
 
 
 def test_unguarded_empty_result_is_caught(stack: Stack, rendered: list[dict[str, Any]]) -> None:
-    """Without `len(result) > 0`, low traffic (an empty vector) errors instead of pausing."""
+    """Without `len(result) > 0`, low traffic (an empty vector) errors instead of passing the net."""
 
     def mutate(docs: list[dict[str, Any]]) -> None:
         metric = template(docs, "agent-error-rate")["spec"]["metrics"][0]
-        for key in ("successCondition", "failureCondition"):
-            metric[key] = metric[key].replace("len(result) > 0 && ", "")
+        metric["failureCondition"] = metric["failureCondition"].replace("len(result) > 0 && ", "")
 
     result = harness_result(stack, "low-traffic", broken(stack, rendered, "unguarded", mutate))
     assert phases(result)["agent-error-rate"] == "Error"
@@ -339,17 +358,18 @@ def test_arg_the_rollout_does_not_pass_is_caught(stack: Stack, rendered: list[di
 
 def test_undeclared_arg_is_caught(stack: Stack, rendered: list[dict[str, Any]]) -> None:
     def mutate(docs: list[dict[str, Any]]) -> None:
-        spec = template(docs, "agent-latency-p95")["spec"]
+        spec = template(docs, "agent-regression")["spec"]
         spec["args"] = [arg for arg in spec["args"] if arg["name"] != "baseline-hash"]
 
     result = harness_result(stack, "no-change", broken(stack, rendered, "template-arg", mutate))
     errors = [run["error"] for run in result["runs"] if run.get("error")]
-    assert errors == ["Unable to resolve metric arguments: failed to resolve {{args.baseline-hash}}"]
+    # Both of the judge's runs (intermediate gates, last gate) fail to resolve it.
+    assert errors == ["Unable to resolve metric arguments: failed to resolve {{args.baseline-hash}}"] * 2
 
 
 def test_unknown_field_fails_strict_decoding(stack: Stack, rendered: list[dict[str, Any]]) -> None:
     def mutate(docs: list[dict[str, Any]]) -> None:
-        metric = template(docs, "agent-quality")["spec"]["metrics"][0]
+        metric = template(docs, "agent-regression")["spec"]["metrics"][0]
         metric["succesCondition"] = metric.pop("successCondition")
 
     manifests = broken(stack, rendered, "unknown-field", mutate)
@@ -362,7 +382,7 @@ def test_unknown_field_fails_strict_decoding(stack: Stack, rendered: list[dict[s
         token_file=stack.token_file,
     )
     assert done.returncode == 1
-    assert f"AnalysisTemplate {AGENT}-agent-quality" in done.stderr
+    assert f"AnalysisTemplate {AGENT}-agent-regression" in done.stderr
     assert 'unknown field "succesCondition"' in done.stderr
 
 
@@ -380,13 +400,17 @@ def test_harness_refuses_unknown_args_and_missing_secrets(stack: Stack, tmp_path
     done = subprocess.run(base, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     errors = [run["error"] for run in json.loads(done.stdout)["runs"] if run.get("error")]
-    assert errors == [
-        "args.judge-token: secret agent-rollouts-judge-token/token not given (--secret agent-rollouts-judge-token/token=FILE)"
-    ]
+    assert (
+        errors
+        == [
+            "args.judge-token: secret agent-rollouts-judge-token/token not given (--secret agent-rollouts-judge-token/token=FILE)"
+        ]
+        * 2
+    )  # the intermediate gates' run and the last gate's
 
 
 def shipped_name(template_name: str) -> str:
-    """`code-analysis-agent-quality` -> `agent-quality` (the overlay's namePrefix removed)."""
+    """`code-analysis-agent-regression` -> `agent-regression` (the overlay's namePrefix removed)."""
     matches = [name for name in SHIPPED if template_name.endswith(f"-{name}")]
     assert len(matches) == 1, f"{template_name} is not one of the shipped templates {SHIPPED}"
     return matches[0]

@@ -19,21 +19,22 @@ def only_metric(doc: Doc) -> Doc:
     return metrics[0]
 
 
-@pytest.mark.parametrize(("name", "checks"), [("agent-quality", ["confidence"]), ("agent-cost", ["cost"])])
-def test_judge_templates_post_to_the_judge_with_a_bearer_token_from_a_secret(
-    rendered: dict[str, Rendered], name: str, checks: list[str]
+def test_the_judge_template_posts_all_four_checks_with_a_bearer_token_from_a_secret(
+    rendered: dict[str, Rendered],
 ) -> None:
-    doc = template(rendered["prod/code-analysis"], "code-analysis", name)
+    doc = template(rendered["prod/code-analysis"], "code-analysis", "agent-regression")
     args = {arg["name"]: arg for arg in doc["spec"]["args"]}
-    assert set(args) == ARGS_FROM_ROLLOUT | {"judge-url", "judge-token"}
+    tolerances = {f"tolerance-{check}" for check in ("confidence", "cost", "errors", "latency")}
+    assert set(args) == ARGS_FROM_ROLLOUT | {"judge-url", "judge-token", "policy"} | tolerances
     assert all("value" not in args[name] and "valueFrom" not in args[name] for name in ARGS_FROM_ROLLOUT)
+    assert args["policy"]["value"] == "require-pass"  # the safe default; the Rollout relaxes gates
     assert args["judge-url"]["value"] == JUDGE_URL
     assert args["judge-token"] == {
         "name": "judge-token",
         "valueFrom": {"secretKeyRef": {"name": "agent-rollouts-judge-token", "key": "token"}},
     }
     metric = only_metric(doc)
-    assert metric["name"] == name
+    assert metric["name"] == "agent-regression"
     web = metric["provider"]["web"]
     assert web["url"] == "{{args.judge-url}}" and web["method"] == "POST" and web["jsonPath"] == "{$}"
     assert web["headers"] == [{"key": "Authorization", "value": "Bearer {{args.judge-token}}"}]
@@ -42,11 +43,16 @@ def test_judge_templates_post_to_the_judge_with_a_bearer_token_from_a_secret(
         "canary": "{{args.canary-hash}}",
         "baseline": "{{args.baseline-hash}}",
         "namespace": "{{args.namespace}}",
-        "checks": checks,
+        "checks": ["confidence", "cost", "errors", "latency"],  # one call, one budget
+        "tolerances": {
+            check: f"{{{{args.tolerance-{check}}}}}" for check in ("confidence", "cost", "errors", "latency")
+        },
     }
     assert "body" not in web  # Argo errors when both body and jsonBody are set
-    # Both conditions: a verdict of `inconclusive` matches neither and pauses instead of failing.
-    assert metric["successCondition"] == 'result.verdict == "pass"'
+    # `inconclusive` passes only under advance-unless-fail; otherwise it matches neither and pauses.
+    assert metric["successCondition"] == (
+        'result.verdict == "pass" || ("{{args.policy}}" == "advance-unless-fail" && result.verdict == "inconclusive")'
+    )
     assert metric["failureCondition"] == 'result.verdict == "fail"'
     assert 0 < web["timeoutSeconds"] < 10  # below Argo's fixed 10s retry after an error
     assert metric["failureLimit"] == 0
@@ -56,9 +62,9 @@ def test_judge_templates_post_to_the_judge_with_a_bearer_token_from_a_secret(
 
 @pytest.mark.parametrize(
     ("name", "threshold_arg", "threshold"),
-    [("agent-error-rate", "max-error-ratio", "0.01"), ("agent-latency-p95", "max-p95-ratio", "1.5")],
+    [("agent-error-rate", "max-error-increase", "0.5"), ("agent-latency-p95", "max-p95-ratio", "10")],
 )
-def test_prometheus_templates_select_the_canary_and_never_pass_on_no_data(
+def test_prometheus_safety_nets_compare_with_the_stable_and_only_ever_fail(
     rendered: dict[str, Rendered], name: str, threshold_arg: str, threshold: str
 ) -> None:
     doc = template(rendered["staging/knowledge-qna"], "knowledge-qna", name)
@@ -69,13 +75,13 @@ def test_prometheus_templates_select_the_canary_and_never_pass_on_no_data(
     query = metric["provider"]["prometheus"]["query"]
     assert metric["provider"]["prometheus"]["address"] == "{{args.prometheus-address}}"
     assert 'rollouts_pod_template_hash="{{args.canary-hash}}"' in query
+    assert 'rollouts_pod_template_hash="{{args.baseline-hash}}"' in query  # relative to stable
     assert 'namespace="{{args.namespace}}"' in query and 'agent_name="{{args.agent}}"' in query
-    assert "or vector(" not in query  # a missing series must not turn into a passing 0
-    for condition in (metric["successCondition"], metric["failureCondition"]):
-        assert condition.startswith("len(result) > 0 && ")  # guards result[0]; empty -> Inconclusive
-        assert f"{{{{args.{threshold_arg}}}}}" in condition
-    if name == "agent-latency-p95":
-        assert 'rollouts_pod_template_hash="{{args.baseline-hash}}"' in query
+    assert "or vector(" not in query  # a missing series must not turn into a number
+    # A net never passes anything: only a failure condition, guarded against an empty result.
+    assert "successCondition" not in metric and "inconclusiveLimit" not in metric
+    assert metric["failureCondition"].startswith("len(result) > 0 && ")
+    assert f"{{{{args.{threshold_arg}}}}}" in metric["failureCondition"]
 
 
 @pytest.mark.parametrize("agent", AGENTS)

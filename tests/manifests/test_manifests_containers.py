@@ -146,9 +146,10 @@ def test_the_judge_container_accepts_the_web_templates_request_as_rendered(
             run_container(judge, tmp_path / "judge", prometheus_url=prometheus)
         )
         assert requests.get(probe_url(container, "readinessProbe", port), timeout=5).ok
-        for name in ("agent-quality", "agent-cost"):
+        for name in ("agent-regression",):
             template = agent.named("AnalysisTemplate", f"code-analysis-{name}")
             values = {
+                **{arg["name"]: arg["value"] for arg in template["spec"]["args"] if "value" in arg},
                 "agent": "code-analysis",
                 "canary-hash": "canary1",
                 "baseline-hash": "stable1",

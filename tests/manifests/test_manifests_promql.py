@@ -2,7 +2,7 @@
 
 Canary and stable series are backfilled with promtool; each rendered query runs with its args
 resolved as Argo resolves them, and the result goes through Argo's outcome table (the demo's
-evaluator of Argo conditions). No data must never pass: it is Inconclusive.
+evaluator of Argo conditions). Both are safety nets relative to the stable: they only ever fail, and only on a disaster.
 """
 
 import json
@@ -20,7 +20,7 @@ from tools.local_prometheus import backfill, run_prometheus
 START = 1_700_000_000  # a fixed past instant; Prometheus keeps backfilled data (retention 100y)
 END = START + 600
 NAMESPACE = "agents-test"
-BUCKETS = (0.1, 0.2, 0.5, 1.0)
+BUCKETS = (0.1, 0.2, 0.5, 1.0, 5.0)
 
 
 def labels(agent: str, hash_: str, **extra: str) -> str:
@@ -50,15 +50,24 @@ def histogram(agent: str, hash_: str, per_second: float, bucket: float) -> Itera
 
 def openmetrics() -> str:
     requests_lines = [
+        *counter("healthy", "stable", 2, 0.005),
         *counter("healthy", "canary", 2, 0.005),
-        *counter("broken", "canary", 2, 0.05),
-        *counter("quiet", "canary", 0.01, 0.5),  # 3 requests in 5 minutes: too few to judge
+        *counter("worse", "stable", 2, 0.005),
+        *counter("worse", "canary", 2, 0.05),  # 10x the stable's failures: the judge's job, not the net's
+        *counter("disaster", "stable", 2, 0.005),
+        *counter("disaster", "canary", 2, 0.7),
+        *counter("brownout", "stable", 2, 0.6),  # the provider fails everyone: not the canary's fault
+        *counter("brownout", "canary", 2, 0.7),
+        *counter("quiet", "stable", 2, 0.005),
+        *counter("quiet", "canary", 0.01, 0.9),  # 3 requests in 5 minutes: too few to judge
     ]
     duration_lines = [
         *histogram("similar", "stable", 2, 0.2),
         *histogram("similar", "canary", 2, 0.2),
         *histogram("slow", "stable", 2, 0.2),
         *histogram("slow", "canary", 2, 0.5),  # p95 0.485s vs 0.195s: 2.5x
+        *histogram("stalled", "stable", 2, 0.2),
+        *histogram("stalled", "canary", 2, 5.0),  # p95 4.8s vs 0.195s: 25x
         *histogram("orphan", "canary", 2, 0.2),  # no stable data to compare with
     ]
     return "\n".join(
@@ -109,19 +118,21 @@ def measure(prometheus: str, template: Doc, agent: str) -> Phase:
     data = response.json()["data"]
     assert data["resultType"] == "vector"
     result: list[Any] = [float(sample["value"][1]) for sample in data["result"]]
-    return measurement_phase(result, metric["successCondition"], metric["failureCondition"])
+    return measurement_phase(result, metric.get("successCondition"), metric["failureCondition"])
 
 
 @pytest.mark.parametrize(
     ("agent", "phase"),
     [
-        ("healthy", Phase.SUCCESSFUL),  # 0.5% errors
-        ("broken", Phase.FAILED),  # 5% errors
-        ("quiet", Phase.INCONCLUSIVE),  # too few requests, though half of them failed
-        ("absent", Phase.INCONCLUSIVE),  # no canary series at all
+        ("healthy", Phase.SUCCESSFUL),
+        ("worse", Phase.SUCCESSFUL),  # 5 % against 0.5 %: the judge fails it, the net need not
+        ("disaster", Phase.FAILED),  # 70 % against 0.5 %
+        ("brownout", Phase.SUCCESSFUL),  # 70 % against 60 %
+        ("quiet", Phase.SUCCESSFUL),  # too few requests, though most failed
+        ("absent", Phase.SUCCESSFUL),  # no canary series at all: nothing to abort for
     ],
 )
-def test_error_rate_above_one_percent_fails_and_no_data_is_inconclusive(
+def test_the_error_rate_net_fails_only_a_canary_failing_most_requests_the_stable_serves(
     rendered: dict[str, Rendered], prometheus: str, agent: str, phase: Phase
 ) -> None:
     template = rendered["dev/code-analysis"].named("AnalysisTemplate", "code-analysis-agent-error-rate")
@@ -132,12 +143,13 @@ def test_error_rate_above_one_percent_fails_and_no_data_is_inconclusive(
     ("agent", "phase"),
     [
         ("similar", Phase.SUCCESSFUL),
-        ("slow", Phase.FAILED),  # canary p95 2.5x the stable's
-        ("orphan", Phase.INCONCLUSIVE),  # nothing to compare with
-        ("absent", Phase.INCONCLUSIVE),
+        ("slow", Phase.SUCCESSFUL),  # 2.5x: the judge's latency check, not the net's
+        ("stalled", Phase.FAILED),  # 25x the stable's p95
+        ("orphan", Phase.SUCCESSFUL),  # nothing to compare with
+        ("absent", Phase.SUCCESSFUL),
     ],
 )
-def test_latency_above_one_and_a_half_times_stable_fails_and_no_data_is_inconclusive(
+def test_the_latency_net_fails_only_a_canary_ten_times_slower_than_the_stable(
     rendered: dict[str, Rendered], prometheus: str, agent: str, phase: Phase
 ) -> None:
     template = rendered["dev/code-analysis"].named("AnalysisTemplate", "code-analysis-agent-latency-p95")
@@ -146,7 +158,7 @@ def test_latency_above_one_and_a_half_times_stable_fails_and_no_data_is_inconclu
 
 def test_the_backfill_holds_what_the_scenarios_claim(prometheus: str) -> None:
     """A guard for the scenarios above: the data is there, so Inconclusive means the template's guard."""
-    query = f'sum by (agent_name) (increase(agent_requests_total{{namespace="{NAMESPACE}"}}[5m]))'
+    query = f'sum by (agent_name) (increase(agent_requests_total{{namespace="{NAMESPACE}",rollouts_pod_template_hash="canary"}}[5m]))'
     response = requests.get(f"{prometheus}/api/v1/query", params={"query": query, "time": END}, timeout=10)
     totals = {s["metric"]["agent_name"]: float(s["value"][1]) for s in response.json()["data"]["result"]}
     assert totals["healthy"] == pytest.approx(600, rel=0.1)

@@ -8,7 +8,7 @@ from manifests_render import Doc, Rendered
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
 
 ENV_AGENTS = [(env, agent) for env in ENVIRONMENTS for agent in AGENTS]
-JUDGE_GATE = ["agent-quality", "agent-cost"]
+JUDGE_GATE = ["agent-regression"]
 BACKGROUND = ["agent-error-rate", "agent-latency-p95"]
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -87,13 +87,29 @@ def test_background_analysis_watches_errors_and_latency_from_the_first_step(
 
 
 @pytest.mark.parametrize(("env", "agent"), ENV_AGENTS)
+def test_intermediate_gates_advance_unless_fail_and_the_last_requires_pass(
+    rendered: dict[str, Rendered], env: str, agent: str
+) -> None:
+    steps = canary(rendered[f"{env}/{agent}"])["steps"]
+    policies = [
+        {arg["name"]: arg.get("value") for arg in step["analysis"]["args"]}["policy"]
+        for step in steps
+        if "analysis" in step
+    ]
+    assert policies == ["advance-unless-fail", "advance-unless-fail", "require-pass"]
+    last_gate = max(i for i, step in enumerate(steps) if "analysis" in step)
+    # Nothing but a manual pause lies between the last gate and 100 %.
+    assert all(step == {"pause": {}} for step in steps[last_gate + 1 : -1])
+
+
+@pytest.mark.parametrize(("env", "agent"), ENV_AGENTS)
 def test_every_analysis_passes_the_agent_hashes_and_namespace(
     rendered: dict[str, Rendered], env: str, agent: str
 ) -> None:
     strategy = canary(rendered[f"{env}/{agent}"])
     blocks = [strategy["analysis"]] + [step["analysis"] for step in strategy["steps"] if "analysis" in step]
     for block in blocks:
-        args = {arg["name"]: arg["valueFrom"] for arg in block["args"]}
+        args = {arg["name"]: arg["valueFrom"] for arg in block["args"] if arg["name"] != "policy"}
         assert args == {
             "agent": {"fieldRef": {"fieldPath": "metadata.labels['app.kubernetes.io/name']"}},
             "canary-hash": {"podTemplateHashValue": "Latest"},

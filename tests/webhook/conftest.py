@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from webhook_support import DURATION, HASH_ORDER, HASH_ORDER_AGENT, SCENARIOS, STEP
+from webhook_support import (
+    BASELINE,
+    DURATION,
+    HASH_ORDER,
+    HASH_ORDER_AGENT,
+    LONG,
+    REFERENCE,
+    ROLLBACK,
+    SCENARIOS,
+    SHAPES,
+    STEP,
+)
 
 from tools.local_prometheus import backfill, run_prometheus
 from tools.traffic import openmetrics, openmetrics_document
@@ -31,19 +42,24 @@ def backfilled(
     workdir = tmp_path_factory.mktemp("prometheus")
     end = math.floor((time.time() - 3 * 3600) / 60) * 60
     start = end - DURATION
-    text = openmetrics_document(
-        [
-            *(
-                openmetrics(agent, arms, start=start, duration=DURATION, step=STEP)
-                for agent, arms in SCENARIOS.items()
-            ),
-            *(
-                openmetrics(HASH_ORDER_AGENT, [arm], start=start + offset, duration=DURATION - offset,
-                            step=STEP, namespace=namespace)
-                for arm, namespace, offset in HASH_ORDER
-            ),
-        ]
-    )  # fmt: skip
+    parts = []
+    for agent, arms in SCENARIOS.items():
+        # The baseline ran for an hour before the canary started: its reference period.
+        baseline = [a for a in arms if a.pod_hash == BASELINE]
+        canary = [a for a in arms if a.pod_hash != BASELINE]
+        parts.append(
+            openmetrics(agent, baseline, start=start - REFERENCE, duration=DURATION + REFERENCE, step=STEP)
+        )
+        parts.append(openmetrics(agent, canary, start=start, duration=DURATION, step=STEP, seed=2))
+    for agent, arms in SHAPES.items():
+        parts.append(openmetrics(agent, arms, start=start, duration=DURATION, step=STEP))
+    parts.append(openmetrics("rollback", ROLLBACK, start=end - LONG, duration=LONG, step=STEP))
+    for arm, namespace, offset in HASH_ORDER:
+        parts.append(
+            openmetrics(HASH_ORDER_AGENT, [arm], start=start + offset, duration=DURATION - offset,
+                        step=STEP, namespace=namespace)
+        )  # fmt: skip
+    text = openmetrics_document(parts)
     backfill(text, workdir / "data", workdir)
     with run_prometheus(workdir, data_dir=workdir / "data") as url:
         yield Backfilled(url, start, end, workdir)

@@ -61,12 +61,22 @@ def test_no_token_configured_refuses_to_start(backfilled: Backfilled) -> None:
         ({"checks": []}, "checks"),
         ({"tolerances": {"errors": -0.1}}, "tolerances.errors"),
         ({"tolerances": {"style": 0.1}}, "tolerances.style"),
+        # So wide that any canary would pass: refused, naming the tolerance.
+        ({"tolerances": {"errors": 0.5}}, "tolerances.errors"),
+        ({"tolerances": {"cost": 10}}, "tolerances.cost"),
+        ({"tolerances": {"latency": 0.9}}, "tolerances.latency"),
+        ({"tolerances": {"confidence": 1.0}}, "tolerances.confidence"),
         ({"end": "yesterday"}, "end"),
         ({"end": "2026-01-01T00:00:00"}, "end"),  # no time zone
         ({"surprise": 1}, "surprise"),
         # Strict numbers and sane times: each of these used to be accepted.
         ({"tolerances": {"errors": True}}, "tolerances.errors"),
-        ({"tolerances": {"cost": "0.5"}}, "tolerances.cost"),
+        # Argo sends template args as strings: a plain decimal is read, nothing looser.
+        ({"tolerances": {"cost": "0.5 "}}, "tolerances.cost"),
+        ({"tolerances": {"cost": "+0.5"}}, "tolerances.cost"),
+        ({"tolerances": {"cost": "5e-1"}}, "tolerances.cost"),
+        ({"tolerances": {"cost": "NaN"}}, "tolerances.cost"),
+        ({"tolerances": {"errors": "0.5"}}, "tolerances.errors"),  # a decimal, but too wide
         ({"end": "1306-01-01T00:00:00Z"}, "end"),
         ({"start": -20_000_000_000}, "start"),
         ({"end": "2200-01-01T00:00:00Z"}, "end"),
@@ -164,6 +174,14 @@ def test_integer_tolerances_are_numbers_too(backfilled: Backfilled) -> None:
     with client(backfilled.url) as api:
         response = api.post(URL, json=body("no-change", backfilled.end, tolerances={"cost": 1}))
     assert response.status_code == 200, response.text
+
+
+def test_tolerances_as_argo_sends_them_are_read_as_numbers(backfilled: Backfilled) -> None:
+    """`jsonBody: {tolerances: {cost: "{{args.tolerance-cost}}"}}` arrives as a string."""
+    with client(backfilled.url) as api:
+        response = api.post(URL, json=body("no-change", backfilled.end, tolerances={"cost": "0.25"}))
+    assert response.status_code == 200, response.text
+    assert response.json()["checks"]["cost"]["tolerance"] == 0.25
 
 
 def test_the_schema_documents_every_error_status(backfilled: Backfilled) -> None:

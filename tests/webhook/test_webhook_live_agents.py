@@ -71,8 +71,8 @@ def test_judge_tells_live_canaries_apart(tmp_path: Path, require_tool: Callable[
         wait_for_scrapes(backend, dict.fromkeys(PODS, 0))
         token = mint_token(SECRET, "webhook-tests")
         targets = [(f"http://{LOOPBACK}:{port}", 1.0) for port in ports.values()]
-        report = drive(targets, AGENT, token, requests=600, seed=3, rate_per_second=100)
-        assert report.count(200) == 600
+        report = drive(targets, AGENT, token, requests=900, seed=3, rate_per_second=100)
+        assert report.count(200) == 900
         wait_for_scrapes(
             backend, {h: report.count(200, f"http://{LOOPBACK}:{port}") for h, port in ports.items()}
         )
@@ -81,4 +81,7 @@ def test_judge_tells_live_canaries_apart(tmp_path: Path, require_tool: Callable[
     assert bad_code == 3, bad.get("reason")
     assert [name for name, c in bad["checks"].items() if c["verdict"] == "fail"] == ["confidence"]  # type: ignore[union-attr]
     assert good_code == 0, good.get("reason")
-    assert good["checks"]["confidence"]["samples"]["canary"] >= 150  # type: ignore[index]
+    # The stable started with the canaries, so its first 100 requests set its thresholds and
+    # the intervals they span are not judged; the rest of the ~300 canary requests are.
+    assert "are not judged" in good["window"]["reference_reason"]  # type: ignore[index]
+    assert good["checks"]["confidence"]["samples"]["canary"] >= 50  # type: ignore[index]

@@ -1,6 +1,7 @@
 """Report pages: HTML with server-side SVG charts, rendered offline by a real headless Chromium."""
 
 from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 
 from browser_support import screenshot
@@ -28,6 +29,10 @@ def test_report_needs_no_token_and_shows_the_judgement(backfilled: Backfilled) -
     assert "Confidence distribution" in html and "Error rate over time" in html
     assert 'class="verdict fail"' in html
     assert "share of requests with confidence" in html
+    # Which window was judged and why, and where the baseline's thresholds come from.
+    text = unescape(html)
+    assert "Window: the canary's first sample in the last" in text
+    assert "Baseline thresholds: the baseline's" in text and "before the canary's run" in text
     # Nothing to fetch: the page renders offline.
     assert "<script" not in html and "<link" not in html and "src=" not in html
 

@@ -2,7 +2,7 @@
 
 import pytest
 from conftest import Backfilled
-from webhook_support import BASELINE, CANARY, body, client
+from webhook_support import BASELINE, CANARY, DURATION, STEP, body, client
 
 from webhook.backends import PrometheusBackend
 from webhook.judge import JudgeConfig, evaluate, judge
@@ -62,7 +62,9 @@ def test_bimodal_collapse_keeps_the_mean(backfilled: Backfilled) -> None:
     backend = PrometheusBackend(backfilled.url)
     request = JudgementRequest(agent="bimodal-collapse", canary=CANARY, baseline=BASELINE, end=backfilled.end)
     evaluation = evaluate(request, backend, JudgeConfig())
-    means = {arm: counts.confidence.mean() for arm, counts in evaluation.arms.items() if counts.confidence}
+    means = {
+        arm: h.mean() for arm, counts in evaluation.arms.items() if (h := counts.histogram("confidence"))
+    }
     assert abs(means["canary"] - means["baseline"]) < 0.03
     check = evaluation.judgement.checks["confidence"]
     assert check.verdict == "fail"
@@ -152,3 +154,75 @@ def test_explicit_start_and_check_subset(backfilled: Backfilled) -> None:
             json=body("cost-increase", backfilled.end, checks=["cost"], tolerances={"cost": 1.0}),
         ).json()
     assert loose["verdict"] == "pass"
+
+
+def _judge(backfilled: Backfilled, agent: str, end: int | None = None, **extra: object) -> dict[str, object]:
+    with client(backfilled.url) as api:
+        response = api.post("/api/v1/judgements", json=body(agent, end or backfilled.end, **extra))
+    assert response.status_code == 200, response.text
+    judgement: dict[str, object] = response.json()
+    return judgement
+
+
+def test_a_retried_hash_is_judged_on_its_new_run(backfilled: Backfilled) -> None:
+    """The aborted run failed 20 % of requests; the retry, after a gap in scrapes, is healthy."""
+    judgement = _judge(backfilled, "retried")
+    window = judgement["window"]
+    assert isinstance(window, dict)
+    retry_start = backfilled.start + 0.45 * DURATION
+    assert retry_start - STEP <= window["start"] <= retry_start + STEP
+    assert "gap in its scrapes" in window["reason"]
+    assert judgement["verdict"] == "pass", judgement["reason"]
+    # Judged from the canary's first sample in the day, the aborted run's failures would fail it.
+    mixed = _judge(backfilled, "retried", start=backfilled.start)
+    assert mixed["verdict"] == "fail", mixed["reason"]
+
+
+def test_a_rollback_to_a_hash_that_ran_hours_earlier_is_judged_on_its_current_run(
+    backfilled: Backfilled,
+) -> None:
+    """The hash ran healthy 4 hours ago; its current run fails 6 % of requests and must not pass."""
+    judgement = _judge(backfilled, "rollback")
+    window = judgement["window"]
+    assert isinstance(window, dict)
+    assert abs(window["start"] - (backfilled.end - DURATION)) <= STEP
+    assert "gap in its scrapes" in window["reason"] and "h" in window["reason"]
+    assert judgement["verdict"] == "fail", judgement["reason"]
+
+
+def test_different_bucket_layouts_are_compared_on_common_bounds_never_a_500(backfilled: Backfilled) -> None:
+    healthy = _judge(backfilled, "layout-healthy")
+    checks = healthy["checks"]
+    assert isinstance(checks, dict)
+    assert healthy["verdict"] != "fail", healthy["reason"]
+    # 0.7 is no bound of the canary's (0.25, 0.5, 0.75, 1): the mismatch is named, not skipped.
+    assert checks["confidence"]["verdict"] == "inconclusive"
+    assert "share no bound near 0.7" in checks["confidence"]["reason"]
+    # Latency and cost use the bounds both builds have.
+    assert checks["latency"]["verdict"] == "pass", checks["latency"]["reason"]
+    collapsed = _judge(backfilled, "layout-collapse")
+    assert collapsed["verdict"] == "fail", collapsed["reason"]  # the common bounds 0.25 and 0.5 see it
+
+
+def test_identical_builds_with_a_heavy_cost_tail_do_not_fail(backfilled: Backfilled) -> None:
+    """0.2 % of requests cost $5, beyond the last cost bucket ($1), on both builds."""
+    for end in range(backfilled.start + 300, backfilled.end + 1, 300):
+        judgement = _judge(backfilled, "heavy-tail", end=end)
+        checks = judgement["checks"]
+        assert isinstance(checks, dict)
+        assert checks["cost"]["verdict"] != "fail", checks["cost"]["reason"]
+
+
+def test_a_brownout_hitting_both_builds_is_not_a_canary_effect(backfilled: Backfilled) -> None:
+    backend = PrometheusBackend(backfilled.url)
+    request = JudgementRequest(agent="brownout", canary=CANARY, baseline=BASELINE, end=backfilled.end)
+    evaluation = evaluate(request, backend, JudgeConfig())
+    arms = evaluation.arms
+    pooled = {arm: sum(a.failures) / sum(a.requests) for arm, a in arms.items()}
+    # Pooled over the window, the canary looks worse than the tolerance (1 point) ...
+    assert pooled["canary"] - pooled["baseline"] > 0.01
+    # ... but interval by interval it is not, at any look.
+    for end in range(backfilled.start + 300, backfilled.end + 1, 60):
+        request = JudgementRequest(agent="brownout", canary=CANARY, baseline=BASELINE, end=end)
+        judgement = judge(request, backend)
+        assert judgement.checks["errors"].verdict != "fail", (end, judgement.checks["errors"].reason)

@@ -4,20 +4,30 @@ import bisect
 import itertools
 import math
 import random
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel.contract import CONFIDENCE_BUCKETS
-from tools.traffic import Sampler, beta, mixture
+from tools.traffic import HEALTHY_CONFIDENCE, Sampler, beta, collapse, mixture
 from webhook.backends import Series
-from webhook.stats.checks import ArmCounts, CheckOutcome, Levels, confidence, evaluate_check
-from webhook.stats.counters import corrected, first_timestamp, increase
-from webhook.stats.histograms import Histogram, from_series
-from webhook.stats.sequential import bounds, grid_half_width, half_width, proportion_difference
+from webhook.stats.checks import (
+    ArmCounts,
+    CheckOutcome,
+    Context,
+    Levels,
+    Reference,
+    decide,
+    errors,
+    evaluate_check,
+)
+from webhook.stats.counters import corrected, first_timestamp, increase, stratified_increase
+from webhook.stats.histograms import Cells, Histogram, PodCell, cells_from_series, from_series, winsorised_sum
+from webhook.stats.sequential import MeanDifference, RateRatio, ShareDifference
 
-LEVELS = Levels(alpha_fail=0.0025, alpha_pass=0.0125, min_requests=30)
+LEVELS = Levels(alpha_fail=0.0099, alpha_pass=0.05, min_requests=30)
 
 
 def test_increase_undoes_counter_resets() -> None:
@@ -73,115 +83,228 @@ def test_histogram_mean_prefers_sum() -> None:
     assert h.variance() > 0
 
 
-def test_half_width_shrinks_with_information_and_grows_with_confidence() -> None:
-    assert half_width(100, 0.1, 0.01) > half_width(10_000, 0.1, 0.01)
-    assert half_width(100, 0.1, 0.001) > half_width(100, 0.1, 0.01)
-    assert half_width(0, 0.1, 0.01) == math.inf
+def test_stratified_increase_splits_a_counter_by_interval() -> None:
+    series = Series({}, ((0.0, 0.0), (15.0, 3.0), (30.0, 1.0), (45.0, 4.0)))  # reset before 30
+    assert stratified_increase([series], [0.0, 15.0, 30.0, 45.0]) == [3.0, 1.0, 3.0]
 
 
-def test_confidence_sequence_holds_under_repeated_looks() -> None:
-    """With no difference, the fail bound crosses zero at some look in at most alpha of runs."""
-    rng = random.Random(7)
-    alpha, runs, crossings = 0.05, 400, 0
+def test_cells_keep_each_pod_and_interval_on_the_bounds_every_pod_has() -> None:
+    def pod(name: str, les: dict[str, tuple[float, float]]) -> list[Series]:
+        return [
+            Series({"pod": name, "le": le}, ((0.0, 0.0), (10.0, a), (20.0, b))) for le, (a, b) in les.items()
+        ]
+
+    buckets = pod("a", {"0.5": (1, 1), "1.0": (2, 3), "+Inf": (2, 4)}) + pod(
+        "b", {"1.0": (1, 1), "+Inf": (1, 2)}
+    )
+    sums = [Series({"pod": "a"}, ((0.0, 0.0), (10.0, 1.0), (20.0, 3.5)))]
+    cells = cells_from_series(buckets, sums, [0.0, 10.0, 20.0])
+    assert cells.bounds == (1.0,)  # pod b has no 0.5 bucket
+    assert sorted((c.stratum, c.total, c.sum) for c in cells.cells) == [
+        (0, 1.0, None),
+        (0, 2.0, 1.0),
+        (1, 1.0, None),
+        (1, 2.0, 2.5),
+    ]
+    assert cells.histogram().total == 6 and cells.per_stratum(2) == [3.0, 3.0]
+
+
+def test_winsorised_sum_is_exact_below_the_cap_and_counts_the_rest_at_it() -> None:
+    bounds = (0.01, 0.1, 1.0)
+    assert winsorised_sum(bounds, (5, 9, 10), 10, 0.4, 1.0) == 0.4  # nothing above $1: `_sum` itself
+    # Two requests above $1 (together $10): each counts as $1, the 10 below at their midpoints.
+    assert winsorised_sum(bounds, (5, 9, 10), 12, 10.4, 1.0) == pytest.approx(
+        5 * 0.005 + 4 * 0.055 + 0.55 + 2
+    )
+
+
+STRATA = 30  # looks a minute apart
+
+
+def _simulate_counts(
+    rng: random.Random, p_canary: float, p_base: float, brownout: bool
+) -> list[tuple[float, float, float, float]]:
+    """A minute per stratum at 2 req/s; the canary's weight steps 10 -> 25 -> 50 %; a brownout
+    multiplies both arms' rates by 10 for three minutes while the canary's weight is 50 %."""
+    rows = []
+    for k in range(STRATA):
+        weight = 0.1 if k < 10 else 0.25 if k < 20 else 0.5
+        factor = 10.0 if brownout and 22 <= k < 25 else 1.0
+        n_c = sum(rng.random() < 2 * weight for _ in range(60))  # about 120 * weight requests
+        n_b = 120 - n_c
+        x_c = sum(rng.random() < p_canary * factor for _ in range(n_c))
+        x_b = sum(rng.random() < p_base * factor for _ in range(n_b))
+        rows.append((float(n_c), float(x_c), float(n_b), float(x_b)))
+    return rows
+
+
+def test_the_rate_ratio_e_process_is_valid_at_its_boundary_under_brownouts_and_changing_splits() -> None:
+    """Canary failure rate exactly r0 times the baseline's in every stratum, the baseline's own
+    rate jumping tenfold for three minutes: the fail e-process ever reaches 1/alpha in <= alpha."""
+    rng, alpha, runs, r0 = random.Random(11), 0.05, 600, 3.0
+    crossings = 0
     for _ in range(runs):
-        x_c = n_c = x_b = n_b = 0
-        for _ in range(40):  # 40 looks, 25 new requests per arm each
-            x_c += sum(rng.random() < 0.2 for _ in range(25))
-            x_b += sum(rng.random() < 0.2 for _ in range(25))
-            n_c += 25
-            n_b += 25
-            estimate, variance = proportion_difference(x_c, n_c, x_b, n_b)
-            if bounds(estimate, variance, 0.05, alpha, alpha).lower > 0:
+        rows = _simulate_counts(rng, 0.005 * r0, 0.005, brownout=True)
+        if any(RateRatio.of(rows[: k + 1]).log_e(r0) >= math.log(1 / alpha) for k in range(STRATA)):
+            crossings += 1
+    assert crossings / runs <= alpha
+
+
+def test_the_share_difference_e_process_is_valid_at_its_boundary_with_rare_events() -> None:
+    """Canary failing exactly one point more often than a 0.5 % baseline: ever passing <= alpha."""
+    rng, alpha, runs = random.Random(12), 0.05, 600
+    crossings = 0
+    for _ in range(runs):
+        n_c = x_c = n_b = x_b = 0.0
+        for _ in range(STRATA):
+            c = sum(rng.random() < 0.25 for _ in range(120))
+            n_c, n_b = n_c + c, n_b + 120 - c
+            x_c += sum(rng.random() < 0.015 for _ in range(c))
+            x_b += sum(rng.random() < 0.005 for _ in range(120 - c))
+            if ShareDifference(n_c, x_c, n_b, x_b, 0.005, 3600).log_e(0.01) >= math.log(1 / alpha):
                 crossings += 1
                 break
     assert crossings / runs <= alpha
 
 
-def _arm(failures: float, requests: float) -> ArmCounts:
-    return ArmCounts(requests=requests, failures=failures)
+def test_the_mean_e_process_is_valid_under_repeated_looks() -> None:
+    rng, alpha, runs = random.Random(13), 0.05, 600
+    crossings = 0
+    for _ in range(runs):
+        total, n = 0.0, 0
+        for _ in range(STRATA):
+            total += sum(rng.gauss(0.05, 1.0) for _ in range(20))  # exactly at the tolerance 0.05
+            n += 20
+            test = MeanDifference(total / n, 1.0 / n)
+            if test.log_e(0.05, "fail", 0.05) >= math.log(1 / alpha) or test.log_e(
+                0.05, "pass", 0.05
+            ) >= math.log(1 / alpha):
+                crossings += 1
+                break
+    assert crossings / runs <= 2 * alpha  # each side at most alpha
 
 
-def test_errors_check_directions() -> None:
-    worse = evaluate_check("errors", _arm(200, 2000), _arm(20, 2000), 0.01, LEVELS)
-    same = evaluate_check("errors", _arm(20, 5000), _arm(20, 5000), 0.01, LEVELS)
-    better = evaluate_check("errors", _arm(0, 2000), _arm(200, 2000), 0.01, LEVELS)
-    few = evaluate_check("errors", _arm(0, 10), _arm(20, 2000), 0.01, LEVELS)
-    assert (worse.verdict, same.verdict, better.verdict, few.verdict) == (
+def _arms(rows: list[tuple[float, float, float, float]]) -> tuple[ArmCounts, ArmCounts]:
+    return (
+        ArmCounts(requests=tuple(r[0] for r in rows), failures=tuple(r[1] for r in rows)),
+        ArmCounts(requests=tuple(r[2] for r in rows), failures=tuple(r[3] for r in rows)),
+    )
+
+
+REFERENCE = Reference(requests=6480, failures=32)  # an hour of the stable at 1.8 req/s, 0.5 % failing
+
+
+def test_repeated_looks_at_the_tolerance_boundary_pass_at_most_five_percent_with_rare_events() -> None:
+    """The errors check as the judge runs it, asked every minute for 30 minutes, on a canary that
+    fails exactly one point (the tolerance) more often than a 0.5 % baseline. 1,500 runs: the
+    standard error at 5 % is 0.56 points, so a rate of 8 % would show as > 5 % (5.3 sd)."""
+    rng, runs, passed = random.Random(14), 1500, 0
+    for _ in range(runs):
+        rows = _simulate_counts(rng, 0.015, 0.005, brownout=False)
+        canary, baseline = _arms(rows)
+        for k in range(1, STRATA + 1):
+            context = Context(range(k), 0.01, LEVELS, float(k))
+            if decide(errors(canary, baseline, REFERENCE, context), LEVELS)[0] == "pass":
+                passed += 1
+                break
+    assert passed / runs <= 0.05
+
+
+def test_an_unchanged_canary_at_two_requests_a_second_never_fails_and_often_passes_errors_in_30_minutes() -> (
+    None
+):
+    """About 1,000 canary requests with ~5 failures: about half the runs can already prove the
+    canary within one point (the rest need more requests); none may fail."""
+    rng = random.Random(15)
+    outcomes = []
+    for _ in range(40):
+        canary, baseline = _arms(_simulate_counts(rng, 0.005, 0.005, brownout=False))
+        outcomes.append(
+            evaluate_check("errors", canary, baseline, REFERENCE, Context(range(STRATA), 0.01, LEVELS, 30.0))
+        )
+    assert not [o for o in outcomes if o.verdict == "fail"]
+    assert sum(o.verdict == "pass" for o in outcomes) >= 16, [
+        o.reason for o in outcomes if o.verdict != "pass"
+    ]
+
+
+def test_errors_check_directions_and_reasons() -> None:
+    def one(failures: float, requests: float) -> ArmCounts:
+        return ArmCounts(requests=(requests,), failures=(failures,))
+
+    context = Context(range(1), 0.01, LEVELS, 10.0)
+    worse = evaluate_check("errors", one(200, 2000), one(20, 2000), REFERENCE, context)
+    same = evaluate_check("errors", one(10, 5000), one(25, 5000), REFERENCE, context)
+    better = evaluate_check("errors", one(0, 2000), one(100, 2000), REFERENCE, context)
+    few = evaluate_check("errors", one(0, 10), one(20, 2000), REFERENCE, context)
+    unsure = evaluate_check("errors", one(2, 200), one(10, 1800), REFERENCE, context)
+    assert (worse.verdict, same.verdict, better.verdict, few.verdict, unsure.verdict) == (
         "fail",
         "pass",
         "pass",
         "inconclusive",
+        "inconclusive",
     )
     assert worse.lower is not None and worse.lower > 0.01
-    assert "too little traffic" in few.reason
+    assert "too little traffic" in few.reason and "needs about 20 more canary requests" in few.reason
+    # What is missing, in numbers: more requests (and minutes at 20 a minute), or a wider tolerance.
+    assert re.search(
+        r"needs about \d+ more canary requests \(about \d+ minutes at the current rate\), or a tolerance of \+\d",
+        unsure.reason,
+    ), unsure.reason
 
 
-def test_an_improvement_is_never_a_failure() -> None:
-    for tolerance in (0.0, 0.01):
-        outcome = evaluate_check("errors", _arm(0, 100_000), _arm(5000, 100_000), tolerance, LEVELS)
-        assert outcome.verdict == "pass"
-
-
-def test_confidence_check_sees_mass_moving_down() -> None:
-    bounds_ = (0.3, 0.5, 0.7, 0.9)
-    stable = Histogram(bounds_, (20, 50, 300, 800), 1000)
-    collapsed = Histogram(bounds_, (150, 250, 400, 800), 1000)  # 20 points more at or below 0.5
+def test_a_tolerance_of_zero_still_passes_a_clear_improvement() -> None:
     outcome = evaluate_check(
-        "confidence", ArmCounts(confidence=collapsed), ArmCounts(confidence=stable), 0.05, LEVELS
+        "errors",
+        ArmCounts(requests=(100_000,), failures=(0,)),
+        ArmCounts(requests=(100_000,), failures=(5000,)),
+        Reference(10_000, 500),
+        Context(range(1), 0.0, LEVELS, 60.0),
     )
-    assert outcome.verdict == "fail"
-    assert outcome.effect == pytest.approx(0.2)
-    assert "confidence <= 0.5" in outcome.reason
+    assert outcome.verdict == "pass"
 
 
 # The agents' stable build answers with confidence ~ Beta(18, 3) (mean 0.857).
-STABLE = beta(18, 3)
+STABLE = HEALTHY_CONFIDENCE
 
 
-def _confidence(sampler: Sampler, requests: int, seed: int) -> ArmCounts:
-    """What Prometheus would hold after `requests` answers drawn from `sampler`."""
+def _confidence_cells(sampler: Sampler, requests: int, seed: int, strata: int = 20) -> Cells:
+    """What Prometheus would hold after `requests` answers from `sampler`, spread over `strata`."""
     rng = random.Random(seed)
-    values = [min(1.0, max(0.0, sampler(rng))) for _ in range(requests)]
-    per_bucket = [0] * (len(CONFIDENCE_BUCKETS) + 1)
-    for value in values:
-        per_bucket[bisect.bisect_left(CONFIDENCE_BUCKETS, value)] += 1
-    cumulative = tuple(float(c) for c in itertools.accumulate(per_bucket[:-1]))
-    histogram = Histogram(CONFIDENCE_BUCKETS, cumulative, float(requests), sum(values))
-    return ArmCounts(requests=requests, confidence=histogram)
+    cells = []
+    for k in range(strata):
+        per_bucket = [0] * (len(CONFIDENCE_BUCKETS) + 1)
+        values = [min(1.0, max(0.0, sampler(rng))) for _ in range(requests // strata)]
+        for value in values:
+            per_bucket[bisect.bisect_left(CONFIDENCE_BUCKETS, value)] += 1
+        cumulative = tuple(float(c) for c in itertools.accumulate(per_bucket[:-1]))
+        cells.append(PodCell(k, cumulative, float(len(values)), sum(values)))
+    return Cells(CONFIDENCE_BUCKETS, tuple(cells))
 
 
 def _judge_confidence(sampler: Sampler, canary_requests: int, seed: int = 1) -> CheckOutcome:
     """The canary at weight 10 %: nine baseline requests for each canary request."""
-    canary = _confidence(sampler, canary_requests, seed)
-    baseline = _confidence(STABLE, 9 * canary_requests, seed + 1000)
-    return evaluate_check("confidence", canary, baseline, 0.05, LEVELS)
+    canary = ArmCounts(requests=(0.0,) * 20, confidence=_confidence_cells(sampler, canary_requests, seed))
+    baseline = ArmCounts(
+        requests=(0.0,) * 20, confidence=_confidence_cells(STABLE, 9 * canary_requests, seed + 1000)
+    )
+    ref_cells = _confidence_cells(STABLE, 6000, seed + 2000, strata=1)
+    reference = Reference(6000, 30, confidence=ref_cells.histogram())
+    return evaluate_check("confidence", canary, baseline, reference, Context(range(20), 0.05, LEVELS, 20.0))
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_an_unchanged_canary_passes_confidence_after_500_requests(seed: int) -> None:
-    outcome = _judge_confidence(STABLE, 500, seed)
+@pytest.mark.parametrize("seed", range(3))
+def test_an_unchanged_canary_passes_confidence_after_800_requests(seed: int) -> None:
+    outcome = _judge_confidence(STABLE, 800, seed)
     assert outcome.verdict == "pass", outcome.reason
-
-
-def test_confidence_compares_the_mean_and_only_the_baselines_low_tail() -> None:
-    canary = _confidence(STABLE, 500, 1)
-    comparisons = confidence(canary, _confidence(STABLE, 4500, 2), 0.05)
-    # 0.9 is above the stable build's median, so only the mean and 0.3, 0.5, 0.7 are compared.
-    assert [c.description for c in comparisons] == [
-        "mean confidence",
-        "share of requests with confidence <= 0.3",
-        "share of requests with confidence <= 0.5",
-        "share of requests with confidence <= 0.7",
-    ]
-    assert comparisons[0].canary == pytest.approx(0.857, abs=0.01)
 
 
 @pytest.mark.parametrize(
     ("name", "sampler"),
     [
         ("lower confidence (the agents' low-confidence variant)", beta(9, 5)),
-        # The agents' bimodal variant: 10 % collapse to ~0.2, the rest rise; the mean goes up.
-        ("bimodal collapse", mixture((0.9, beta(30, 2)), (0.1, beta(2, 8)))),
+        ("bimodal collapse", collapse(0.15)),
         # Answers above 0.9 drop to 0.72: the mean falls by ~0.07, the share <= 0.7 stays.
         ("pure mean shift", lambda rng: x if (x := STABLE(rng)) <= 0.9 else 0.72),
     ],
@@ -192,42 +315,12 @@ def test_confidence_regressions_fail(name: str, sampler: Sampler) -> None:
     assert outcome.lower is not None and outcome.lower > 0.05
 
 
-def test_the_bimodal_collapse_fails_on_the_low_tail_and_the_mean_shift_on_the_mean() -> None:
-    collapse = _judge_confidence(mixture((0.9, beta(30, 2)), (0.1, beta(2, 8))), 2000)
-    assert collapse.reason.startswith("share of requests with confidence <= ")
-    shift = _judge_confidence(lambda rng: x if (x := STABLE(rng)) <= 0.9 else 0.72, 2000)
-    assert shift.reason.startswith("mean confidence: canary 0.7")
-    assert shift.canary is not None and shift.baseline is not None
-    assert shift.baseline - shift.canary == pytest.approx(0.07, abs=0.01)
-
-
 def test_higher_confidence_passes() -> None:
-    outcome = _judge_confidence(beta(24, 2), 500)  # the agents' improved variant
+    outcome = _judge_confidence(beta(24, 2), 800)  # the agents' improved variant
     assert outcome.verdict == "pass", outcome.reason
-    assert outcome.effect is not None and outcome.effect <= 0  # no compared measure got worse
 
 
-def test_cost_check_is_relative() -> None:
-    bounds_ = (0.001, 0.002, 0.005, 0.01)
-    base = Histogram(bounds_, (100, 600, 950, 1000), 1000, sum=2.0)
-    pricier = Histogram(bounds_, (50, 300, 800, 990), 1000, sum=3.0)
-    outcome = evaluate_check("cost", ArmCounts(cost=pricier), ArmCounts(cost=base), 0.1, LEVELS)
+def test_the_mean_of_a_bimodal_collapse_barely_moves_but_the_low_tail_fails() -> None:
+    outcome = _judge_confidence(mixture((0.85, beta(30, 2)), (0.15, beta(4, 6))), 2000)
     assert outcome.verdict == "fail"
-    assert outcome.effect == pytest.approx(0.5)
-
-
-def test_a_grid_of_one_tau_is_the_closed_form() -> None:
-    for information in (10.0, 1e3, 1e5):
-        assert grid_half_width(information, (0.05,), 0.01) == pytest.approx(
-            half_width(information, 0.05, 0.01)
-        )
-
-
-def test_the_fail_grid_finds_large_effects_sooner_at_a_bounded_cost() -> None:
-    taus = (0.01, 0.02, 0.04, 0.08)
-    early, late = 1e3, 1e6  # little and much information about a 1-point tolerance
-    assert grid_half_width(early, taus, 0.0025) < 0.5 * half_width(early, 0.01, 0.0025)
-    # Never wider than the best single tau at alpha split over the grid (Bonferroni).
-    for information in (early, late):
-        bonferroni = min(half_width(information, tau, 0.0025 / len(taus)) for tau in taus)
-        assert grid_half_width(information, taus, 0.0025) <= bonferroni
+    assert outcome.reason.startswith("share of requests with confidence <= ")

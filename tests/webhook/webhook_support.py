@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from tools.traffic import Behaviour, TrafficArm, beta, lognormal, mixture
+from tools.traffic import HEALTHY_COST, Behaviour, TrafficArm, beta, collapse, lognormal, mixture
 from webhook.app.core.config import JudgeSettings
 from webhook.app.main import create_app
 
@@ -11,6 +11,8 @@ BASELINE = "ba5e11e"
 TOKEN = "test-token-0123456789"
 DURATION = 1800
 STEP = 15
+REFERENCE = 3600  # the baseline runs this long before the canary: its thresholds come from there
+LONG = 4 * 3600  # the rollback scenario: the canary hash ran hours before its current run
 
 BASE = TrafficArm(BASELINE, 6.0, pods=3)
 
@@ -50,6 +52,41 @@ HASH_ORDER = [
     (TrafficArm("ffff0001", 1.0), "agents-dev", 0),
     (TrafficArm("eeee0002", 1.0), "agents-prod", 120),
     (TrafficArm("0000aaa3", 1.0), "agents-dev", 240),
+]
+
+
+# Shapes beyond one steady window (each its own agent name, all in the same Prometheus). The
+# canary runs for the last 30 minutes unless `runs` says otherwise; the baseline throughout.
+COARSE = {"confidence_buckets": (0.25, 0.5, 0.75, 1.0), "duration_buckets": (0.1, 0.5, 1.0, 5.0, 30.0),
+          "cost_buckets": (0.001, 0.01, 0.1, 1.0)}  # fmt: skip
+HEAVY_TAIL = mixture((0.998, HEALTHY_COST), (0.002, lambda rng: 5.0))  # 0.2 % of requests cost $5
+SHAPES: dict[str, list[TrafficArm]] = {
+    # A retry after an abort: the aborted run failed 20 % of requests, the retry is healthy.
+    "retried": [
+        TrafficArm(CANARY, 3.0, Behaviour(failure_rate=0.2), runs=((0.0, 0.3),)),
+        TrafficArm(CANARY, 3.0, runs=((0.45, 1.0),)),
+        BASE,
+    ],
+    # Different bucket layouts: a healthy canary, and one whose answers collapse to low confidence.
+    "layout-healthy": [TrafficArm(CANARY, 3.0, **COARSE), BASE],  # type: ignore[arg-type]
+    "layout-collapse": [TrafficArm(CANARY, 3.0, Behaviour(confidence=collapse(0.3)), **COARSE), BASE],  # type: ignore[arg-type]
+    # Identical builds with a heavy cost tail beyond the last cost bucket.
+    "heavy-tail": [
+        TrafficArm(CANARY, 3.0, Behaviour(cost=HEAVY_TAIL)),
+        TrafficArm(BASELINE, 6.0, Behaviour(cost=HEAVY_TAIL), pods=3),
+    ],
+    # A provider brownout (30 % failures for 3 minutes) hitting both builds while the canary's
+    # weight is 50 % instead of the 10 % it had before: pooled, the canary looks worse.
+    "brownout": [
+        TrafficArm(CANARY, 0.2, rate_steps=((0.5, 1.0),), brownout=(0.55, 0.65, 0.3)),
+        TrafficArm(BASELINE, 1.8, pods=3, rate_steps=((0.5, 1.0),), brownout=(0.55, 0.65, 0.3)),
+    ],
+}
+# The rollback: the hash ran healthy hours ago; its current run (the last 30 minutes) fails 6 %.
+ROLLBACK = [
+    TrafficArm(CANARY, 1.0, runs=((0.0, 0.1),)),
+    TrafficArm(CANARY, 1.0, Behaviour(failure_rate=0.06), runs=((1 - DURATION / LONG, 1.0),)),
+    TrafficArm(BASELINE, 2.0, pods=2),
 ]
 
 

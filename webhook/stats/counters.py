@@ -47,3 +47,31 @@ def first_timestamp(series: Iterable[Series]) -> float | None:
     """The earliest finite sample among `series`, or None when there is none."""
     times = [t for s in series for t, v in s.points if math.isfinite(v)]
     return min(times) if times else None
+
+
+def stratified_increase(series: Iterable[Series], edges: Sequence[float]) -> list[float]:
+    """The summed increase of `series` in each interval (edges[k], edges[k + 1]].
+
+    One pass per series (the judge calls this for every bucket of every pod at every look):
+    the same reset handling as `corrected` and `value_at`, without building either.
+    """
+    out = [0.0] * max(len(edges) - 1, 0)
+    for s in series:
+        values = [0.0] * len(edges)
+        offset, previous, current, k = 0.0, None, 0.0, 0
+        for t, value in s.points:
+            if not math.isfinite(value) or value < 0:
+                continue
+            while k < len(edges) and edges[k] < t:
+                values[k] = current
+                k += 1
+            if previous is not None and value < previous:
+                offset += previous
+            previous = value
+            current = value + offset
+        while k < len(edges):
+            values[k] = current
+            k += 1
+        for i in range(len(out)):
+            out[i] += max(0.0, values[i + 1] - values[i])
+    return out

@@ -24,7 +24,7 @@ class JudgeSettings(BaseSettings):
     # Each PromQL query must finish well inside Argo's 10 s web-provider timeout.
     query_timeout: float = Field(default=3.0, gt=0, le=9)
     cache_ttl: float = Field(default=5.0, ge=0)
-    alpha_fail: float = Field(default=0.01, gt=0, lt=1)
+    alpha_fail: float = Field(default=0.0099, gt=0, lt=1)
     alpha_pass: float = Field(default=0.05, gt=0, lt=1)
     min_requests: int = Field(default=30, ge=1)
     rate_limit_per_minute: int = Field(default=600, ge=1)
