@@ -55,6 +55,7 @@ ARGOCD_FILES = (
     PurePosixPath(layout.ARGOCD_DIR) / "applicationsets.yaml",
     PurePosixPath(layout.ARGOCD_DIR) / "platform.yaml",
 )
+TOLERANCE_ARG = "tolerance-"  # an AnalysisTemplate arg `tolerance-<check>` carries one judge tolerance
 # The uid of the dashboard rollouts/monitoring ships.
 GRAFANA_DASHBOARD_PATH = "/d/agent-rollouts-canary/agent-rollouts-canary"
 LINK_ANNOTATIONS = ("link.argocd.argoproj.io/judge-report", "link.argocd.argoproj.io/grafana")
@@ -275,17 +276,18 @@ def _example_pin(checkout: Path, env: str, agent: Agent) -> ImageRef | None:
     return None
 
 
-def _judge_checks(checkout: Path) -> dict[str, list[tuple[int, list[str]]]]:
-    """AnalysisTemplates that ask the judge: name -> (metric index, checks) of each judge metric."""
-    found: dict[str, list[tuple[int, list[str]]]] = {}
+def _tolerance_args(checkout: Path) -> dict[str, dict[str, int]]:
+    """AnalysisTemplates that pass the judge tolerances: name -> check -> index of its
+    `tolerance-<check>` arg (analysis/agent-regression.yaml declares one per check, with a default)."""
+    found: dict[str, dict[str, int]] = {}
     for path in sorted((checkout / layout.BASE_DIR / "analysis").glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if not isinstance(document, dict) or document.get("kind") != "AnalysisTemplate":
                 continue
-            for index, metric in enumerate((document.get("spec") or {}).get("metrics") or []):
-                body = ((metric.get("provider") or {}).get("web") or {}).get("jsonBody") or {}
-                if body.get("checks"):
-                    found.setdefault(document["metadata"]["name"], []).append((index, list(body["checks"])))
+            for index, arg in enumerate((document.get("spec") or {}).get("args") or []):
+                check = str(arg.get("name", "")).removeprefix(TOLERANCE_ARG)
+                if str(arg.get("name", "")).startswith(TOLERANCE_ARG):
+                    found.setdefault(document["metadata"]["name"], {})[check] = index
     return found
 
 
@@ -345,25 +347,20 @@ def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
         ]
         patches.append({"target": {"kind": "Rollout"}, "patch": yaml.safe_dump(operations, sort_keys=False)})
     if agent.tolerances:
-        judged = _judge_checks(checkout)
-        asked = sorted({check for metrics in judged.values() for _, checks in metrics for check in checks})
-        unjudged = sorted(set(agent.tolerances) - set(asked))
+        templates = _tolerance_args(checkout)
+        passed = sorted({check for args in templates.values() for check in args})
+        unjudged = sorted(set(agent.tolerances) - set(passed))
         if unjudged:
             raise GitopsError(
-                f"{layout.PLATFORM_FILE}: agents[{agent.name}].tolerances: no analysis template asks the "
-                f"judge for {', '.join(unjudged)} (the judge gates check {', '.join(asked)})"
+                f"{layout.PLATFORM_FILE}: agents[{agent.name}].tolerances: no analysis template passes the "
+                f"judge a tolerance for {', '.join(unjudged)} (they pass {', '.join(passed) or 'none'})"
             )
-        for template, metrics in judged.items():
+        for template, args in templates.items():
+            # Argo passes arg values as strings; the template's default is replaced, per agent.
             operations = [
-                {
-                    "op": "add",
-                    "path": f"/spec/metrics/{index}/provider/web/jsonBody/tolerances",
-                    "value": {
-                        check: agent.tolerances[check] for check in checks if check in agent.tolerances
-                    },
-                }
-                for index, checks in metrics
-                if set(checks) & set(agent.tolerances)
+                {"op": "replace", "path": f"/spec/args/{index}/value", "value": str(agent.tolerances[check])}
+                for check, index in args.items()
+                if check in agent.tolerances
             ]
             if operations:
                 patches.append(

@@ -1,16 +1,21 @@
 """The environments repo follows its agent-rollouts.yaml: edits to the file, bad files, the judge's pin."""
 
 import io
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 from gitops_support import digest, git_out, head, show
 
 from agent_rollouts.cli import main
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
-from gitops.generate import JUDGE_MANIFEST_IMAGE
+from ci.render import kustomize_build
+from gitops.errors import GitopsError
+from gitops.generate import JUDGE_MANIFEST_IMAGE, PlatformManifests
+from gitops.writer import bootstrap
 
 CLUSTER = "clusters/kubernetes-default-svc"
 
@@ -81,7 +86,7 @@ def test_removing_an_agent_keeps_its_folders_until_prune(remote: Path, tmp_path:
     assert all(appset["spec"]["syncPolicy"]["preserveResourcesOnDeletion"] for appset in appsets)
 
 
-def test_a_tolerance_no_judge_gate_asks_for_is_refused(remote: Path, tmp_path: Path) -> None:
+def test_an_agents_tolerances_reach_the_judge(remote: Path, tmp_path: Path) -> None:
     edit_platform_file(
         remote,
         tmp_path,
@@ -90,11 +95,51 @@ def test_a_tolerance_no_judge_gate_asks_for_is_refused(remote: Path, tmp_path: P
             "    image: ghcr.io/agent-rollouts/code-analysis\n    tolerances: {latency: 0.1}\n",
         ),
     )
-    before = head(remote)
     code, _, err = run("bootstrap", "--repo", str(remote))
-    assert code == ExitStatus.ERROR
-    [line] = errors(err)
-    assert "agents[code-analysis].tolerances: no analysis template asks the judge for latency" in line
+    assert code == ExitStatus.SUCCESS, err
+    clone = tmp_path / "after"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
+
+    def tolerances(folder: str) -> dict[str, str]:
+        [template] = [
+            doc
+            for doc in yaml.safe_load_all(kustomize_build(clone / folder))
+            if doc
+            and doc["kind"] == "AnalysisTemplate"
+            and doc["metadata"]["name"].endswith("-agent-regression")
+        ]
+        return {
+            arg["name"]: arg.get("value")
+            for arg in template["spec"]["args"]
+            if arg["name"].startswith("tolerance-")
+        }
+
+    mine, default = tolerances("envs/dev/code-analysis"), tolerances("envs/dev/knowledge-qna")
+    assert mine == {**default, "tolerance-latency": "0.1"} and default["tolerance-latency"] != "0.1"
+
+
+def test_a_tolerance_no_template_passes_is_refused(remote: Path, tmp_path: Path) -> None:
+    # A platform version whose templates pass no latency tolerance (a team's own fork, say).
+    edit_platform_file(
+        remote,
+        tmp_path,
+        lambda text: text.replace(
+            "    image: ghcr.io/agent-rollouts/code-analysis\n",
+            "    image: ghcr.io/agent-rollouts/code-analysis\n    tolerances: {latency: 0.1}\n",
+        ),
+    )
+    manifests = tmp_path / "platform"
+    for name in ("rollouts", "analysis"):
+        shutil.copytree(PlatformManifests.current().root / name, manifests / name)
+    template = manifests / "analysis" / "agent-regression.yaml"
+    template.write_text(template.read_text().replace("tolerance-latency", "latency-slack"))
+    before = head(remote)
+    with pytest.raises(GitopsError) as refused:
+        bootstrap(str(remote), manifests=PlatformManifests(manifests, "test", "test"))
+    assert (
+        "agents[code-analysis].tolerances: no analysis template passes the judge a tolerance for latency"
+        in str(refused.value)
+    )
     assert head(remote) == before
 
 
