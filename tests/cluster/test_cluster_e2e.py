@@ -14,111 +14,44 @@ initial delays of 3 s, and 10 replicas (prod has 6) so each setWeight shows as a
 
 import json
 import os
-import random
 import secrets
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from cluster_support import (
+    AGENT,
+    HEALTHY,
+    REGRESSED,
+    ROLLOUT,
+    Traffic,
+    create_namespace,
+    digest,
+    judge_verdicts,
+    wait_for,
+)
 
-from kernel import catalog
 from ci.render import kustomize_build
+from kernel import catalog
 from kernel.toolpaths import REPO_ROOT
 from tools.control_plane import State, cluster_binary, kubectl, stop_all, up
 from tools.local_prometheus import ScrapeTarget, run_prometheus
 from tools.procs import LOOPBACK, free_port, spawn
-from tools.traffic import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS, Arm, beta
+from tools.traffic import Arm
 
 # Building the first release and walking two canaries takes minutes, not the default 300 s.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
-AGENT = "data-standardization"
 DEV, PROD = catalog.namespace("dev"), catalog.namespace("prod")
-ROLLOUT = f"{AGENT}-agent"
 EXAMPLE = REPO_ROOT / "rollouts" / "examples" / "replica-weighted"
 PROD_LIKE_COMPONENTS = ("components/prod",)  # prod's steps and gate, without the Istio component
 REPLICAS = 10
-HEALTHY = Arm("unused", rate=300.0, failure_rate=0.001)
-REGRESSED = Arm("unused", rate=300.0, failure_rate=0.001, confidence=beta(2, 5))
-
-
-def digest(release: int) -> str:
-    """The image digest of the n-th release, as CI would publish it."""
-    return "sha256:" + f"{release:02d}" * 32
-
-
-# --- the agents' metrics ------------------------------------------------------------------------
-
-
-@dataclass
-class Traffic:
-    """Pods of each (namespace, hash), emitting the metric contract at a steady request rate."""
-
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    arms: dict[tuple[str, str], Arm] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        pod = ["agent_name", "namespace", "pod", "rollouts_pod_template_hash"]
-        self.requests = Counter("agent_requests", "", [*pod, "status"], registry=self.registry)
-        self.confidence = Histogram(
-            "agent_confidence", "", pod, buckets=CONFIDENCE_BUCKETS, registry=self.registry
-        )
-        self.cost = Histogram("agent_request_cost_usd", "", pod, buckets=COST_BUCKETS, registry=self.registry)
-        self.duration = Histogram(
-            "agent_duration_seconds", "", pod, buckets=DURATION_BUCKETS, registry=self.registry
-        )
-        self.rng = random.Random(1)
-
-    def add(self, namespace: str, pod_hash: str, arm: Arm) -> None:
-        """Start a hash's traffic; its series exist at zero first, as the agents' do."""
-        labels = (AGENT, namespace, f"{ROLLOUT}-{pod_hash}-0", pod_hash)
-        with self.lock:
-            for status in ("success", "failure"):
-                self.requests.labels(*labels, status)
-            for histogram in (self.confidence, self.cost, self.duration):
-                histogram.labels(*labels)
-            self.arms[(namespace, pod_hash)] = arm
-
-    def tick(self, seconds: float) -> None:
-        with self.lock:
-            for (namespace, pod_hash), arm in self.arms.items():
-                labels = (AGENT, namespace, f"{ROLLOUT}-{pod_hash}-0", pod_hash)
-                expected = arm.rate * seconds
-                for _ in range(int(expected) + (self.rng.random() < expected % 1)):
-                    failed = self.rng.random() < arm.failure_rate
-                    self.requests.labels(*labels, "failure" if failed else "success").inc()
-                    self.confidence.labels(*labels).observe(min(1.0, max(0.0, arm.confidence(self.rng))))
-                    self.cost.labels(*labels).observe(arm.cost(self.rng))
-                    self.duration.labels(*labels).observe(arm.duration(self.rng))
-
-
-@pytest.fixture(scope="module")
-def traffic() -> Iterator[tuple[Traffic, str]]:
-    """The exporter's address; a thread adds requests every quarter second."""
-    feed = Traffic()
-    port = free_port()
-    server, _ = start_http_server(port, addr=LOOPBACK, registry=feed.registry)
-    stopped = threading.Event()
-
-    def run() -> None:
-        while not stopped.wait(0.25):
-            feed.tick(0.25)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield feed, f"{LOOPBACK}:{port}"
-    stopped.set()
-    thread.join()
-    server.shutdown()
 
 
 # --- the stack ----------------------------------------------------------------------------------
@@ -155,18 +88,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, traffic: tuple[Traffic, str]
                 yield stack
     finally:
         stop_all(state)
-
-
-def create_namespace(state: State, namespace: str, judge_token: str) -> None:
-    """The namespace and the Secrets the agent's manifests reference."""
-    kubectl(state, "create", "namespace", namespace)
-    secrets_by_name = {
-        "agent-rollouts-judge-token": ("token", judge_token),
-        f"{AGENT}-llm-credentials": ("api-key", secrets.token_hex(16)),
-        "agent-rollouts-jwt": ("secret", secrets.token_hex(32)),
-    }
-    for name, (key, value) in secrets_by_name.items():
-        kubectl(state, "-n", namespace, "create", "secret", "generic", name, f"--from-literal={key}={value}")
 
 
 # --- rendering a release ------------------------------------------------------------------------
@@ -242,17 +163,6 @@ def get(stack: Stack, namespace: str, kind: str, name: str = "") -> Any:
     )
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 180.0) -> Any:
-    """Poll until `check` returns something truthy; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def rollout(stack: Stack, namespace: str) -> dict[str, Any]:
     result: dict[str, Any] = get(stack, namespace, "rollout", ROLLOUT)
     return result
@@ -319,17 +229,6 @@ def wait_for_all_on_stable(stack: Stack, namespace: str, stable: str, aborted: s
 def analysis_runs(stack: Stack, namespace: str, pod_hash: str) -> list[dict[str, Any]]:
     runs = get(stack, namespace, "analysisruns")["items"]
     return [r for r in runs if r["metadata"]["labels"].get("rollouts-pod-template-hash") == pod_hash]
-
-
-def judge_verdicts(run: dict[str, Any]) -> list[str]:
-    """The judge's verdicts that a `web` metric of the run recorded."""
-    verdicts = []
-    for result in run.get("status", {}).get("metricResults", []):
-        for measurement in result.get("measurements", []):
-            value = measurement.get("value", "")
-            if value.startswith("{"):
-                verdicts.append(json.loads(value)["verdict"])
-    return verdicts
 
 
 def plugin(stack: Stack, *args: str) -> str:
