@@ -100,7 +100,16 @@ def apply_argocd_crds(state: State) -> None:
         raise ClusterError(f"no Argo CD CRDs in {ARGOCD_CRD_DIR}")
     args = [arg for f in files for arg in ("-f", str(f))]
     kubectl(state, "apply", "--server-side", *args)
-    kubectl(state, "wait", "--for=condition=Established", "--timeout=60s", *args)
+    # Right after the apply a CRD may have no conditions yet, which `kubectl wait` calls an error.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            kubectl(state, "wait", "--for=condition=Established", "--timeout=10s", *args)
+            return
+        except ClusterError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
 
 
 def argocd_binaries() -> dict[str, str]:
@@ -192,7 +201,8 @@ def start_argocd(state: State, processes: list[dict[str, object]], ports: dict[s
             f"--probe-addr={LOOPBACK}:{ports['argocd-appset-probe']}",
             f"--webhook-addr={LOOPBACK}:{ports['argocd-appset-webhook']}",
         ],
-        f"http://{LOOPBACK}:{ports['argocd-appset-probe']}/healthz",
+        # Its probe server has no checks registered (404); the metrics server starts with the manager.
+        f"http://{LOOPBACK}:{ports['argocd-appset-metrics']}/metrics",
     )
     start(
         "argocd-server",

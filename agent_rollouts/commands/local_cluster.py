@@ -47,7 +47,7 @@ def run_status(args: argparse.Namespace, env: Console) -> int:
         return ExitStatus.UNAVAILABLE
     for entry in processes:
         print(
-            f"{entry['name']:<24} {'running' if alive(entry) else 'stopped'} (pid {entry['pid']})",
+            f"{entry['name']:<33} {'running' if alive(entry) else 'stopped'} (pid {entry['pid']})",
             file=env.stdout,
         )
     print(f"KUBECONFIG={state.kubeconfig}", file=env.stdout)

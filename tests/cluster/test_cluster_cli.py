@@ -54,8 +54,8 @@ def test_down_stops_what_was_recorded_and_status_tells_running_from_stopped(tmp_
 
     code, out, _ = run("cluster", "--state-dir", str(tmp_path), "status")
     assert code == ExitStatus.UNAVAILABLE  # not every component runs
-    assert f"sleeper                  running (pid {pids[0]})" in out
-    assert f"finished                 stopped (pid {pids[1]})" in out
+    assert f"sleeper                           running (pid {pids[0]})" in out
+    assert f"finished                          stopped (pid {pids[1]})" in out
 
     assert run("cluster", "--state-dir", str(tmp_path), "down") == (
         ExitStatus.SUCCESS,
