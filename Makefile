@@ -77,7 +77,8 @@ $(TOOLS)/cluster/kwok-stages.yaml:
 	  echo '---'; cat "$$dir/kustomize/stage/$$stage.yaml"; \
 	done > $@
 
-cluster-test: cluster
+# bootstrap and release validate what they write: schemas and kubeconform, as for the demo.
+cluster-test: cluster schemas $(BIN)/kubeconform
 	$(PY) -m pytest -m 'cluster or argocd' tests/cluster
 
 # Argo CD for `cluster up --argocd`: one multi-call binary built from tools/argocd's Go module
