@@ -27,6 +27,6 @@ COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2)"]
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)"]
 # Extra arguments (e.g. `--variant slow`) are appended; Kubernetes manifests set command/args themselves.
 ENTRYPOINT ["/bin/sh", "-c", "exec agent-rollouts agent \"$AGENT_NAME\" --host 0.0.0.0 --port 8080 \"$@\"", "--"]

@@ -26,7 +26,7 @@ COUNTRIES = {
     "india": "IN", "brazil": "BR", "canada": "CA", "netherlands": "NL",
 }  # fmt: skip
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d/%m/%Y", "%B %d, %Y", "%d %B %Y", "%b %d, %Y")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}\Z")
 
 Scalar = str | int | float | bool | None
 

@@ -5,15 +5,13 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, make_asgi_app
 from pydantic import ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -23,28 +21,15 @@ from agents.logs import agent_name_var, trace_id_var
 from agents.metrics import AgentMetrics
 from agents.providers import LLMProvider, ProviderError
 from agents.registry import AGENT_TYPES
-from agents.settings import Settings
+from agents.settings import AgentSettings
 from agents.tracing import from_header
-from kernel.ratelimit import RateLimiter, retry_after_header
+from kernel import web
+from kernel.ratelimit import RateLimiter
+from kernel.web import APIError, validation_error
 
 log = logging.getLogger("agents.http")
-
-
-class APIError(Exception):
-    """An error answered as `{"error": code, "detail": ...}` with an HTTP status."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        headers: dict[str, str] | None = None,
-        fields: list[dict[str, str]] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-        self.headers = headers or {}
-        self.fields = fields
+# Probes and scrapes are not logged: they would drown the requests.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/health", "/ready", "/metrics", "/metrics/"})
 
 
 class ASGIEndpoint:
@@ -57,38 +42,8 @@ class ASGIEndpoint:
         await self.app(scope, receive, send)
 
 
-def error_response(error: APIError) -> JSONResponse:
-    body: dict[str, Any] = {"error": error.code, "detail": error.detail}
-    if error.fields is not None:
-        body["fields"] = error.fields
-    return JSONResponse(body, status_code=error.status, headers=error.headers)
-
-
-def validation_error(exc: ValidationError | RequestValidationError) -> APIError:
-    """422 naming each invalid field by its dotted path in the body."""
-    fields = [
-        {
-            "field": ".".join(str(part) for part in err["loc"] if part != "body") or "body",
-            "message": err["msg"],
-        }
-        for err in exc.errors()
-    ]
-    detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-    return APIError(422, "invalid_request", detail, fields=fields)
-
-
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes even without a Content-Length."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise APIError(413, "body_too_large", f"request body exceeds {limit} bytes")
-    return bytes(body)
-
-
 def create_app(
-    agent_name: str, settings: Settings, registry: CollectorRegistry, provider: LLMProvider
+    agent_name: str, settings: AgentSettings, registry: CollectorRegistry, provider: LLMProvider
 ) -> FastAPI:
     """The service for one agent; metrics go to `registry`."""
     if agent_name not in AGENT_TYPES:
@@ -97,6 +52,9 @@ def create_app(
     metrics = AgentMetrics(registry, [agent_name], provider.name, provider.model)
     agent: BaseAgent = AGENT_TYPES[agent_name](provider, metrics)
     limiter = RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst)
+    unauthenticated = RateLimiter(
+        settings.unauthenticated_rate_limit_rps, settings.unauthenticated_rate_limit_burst
+    )
     state = {"ready": False}
 
     @asynccontextmanager
@@ -110,24 +68,8 @@ def create_app(
     app = FastAPI(title=f"{agent_name} agent", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.router.routes.append(Route("/metrics", ASGIEndpoint(make_asgi_app(registry))))
 
-    @app.exception_handler(APIError)
-    async def on_api_error(_: Request, exc: APIError) -> JSONResponse:
-        return error_response(exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(validation_error(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(APIError(exc.status_code, code, str(exc.detail)))
-
-    @app.exception_handler(Exception)
-    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-        # Never a stack trace in a response; the log line carries the exception type.
-        log.error("unhandled error", exc_info=exc)
-        return error_response(APIError(500, "internal_error", "internal error; see the service log"))
+    web.install(app, max_body_bytes=settings.max_body_bytes)
+    app.include_router(web.health_router(lambda: readiness(state["ready"], agent_name)))
 
     @app.middleware("http")
     async def trace_and_log(
@@ -138,10 +80,10 @@ def create_app(
         agent_token = agent_name_var.set(agent_name)
         started = time.perf_counter()
         try:
-            response = await _reject_oversize(request, settings.max_body_bytes) or await call_next(request)
+            response = await call_next(request)
             response.headers["traceparent"] = trace.traceparent
             response.headers["x-trace-id"] = trace.trace_id
-            if request.url.path not in ("/health", "/ready", "/metrics", "/metrics/"):
+            if request.url.path not in QUIET_PATHS:
                 log.info(
                     f"{request.method} {request.url.path} {response.status_code}",
                     extra={
@@ -158,25 +100,21 @@ def create_app(
             trace_id_var.reset(trace_token)
 
     def authenticate(request: Request) -> str:
-        """The JWT subject of the caller; 401 otherwise."""
+        """The JWT subject of the caller; 401 otherwise, and 429 for a client that keeps trying."""
         try:
-            return verify_token(bearer_token(request.headers.get("authorization")), secret)
+            return verify_token(
+                bearer_token(request.headers.get("authorization")), secret, settings.jwt_max_lifetime_seconds
+            )
         except AuthError as exc:
+            web.throttle(unauthenticated, web.client_address(request), "too many unauthenticated requests")
             raise APIError(
                 401, "unauthorized", str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
             ) from None
 
     def rate_limit(subject: Annotated[str, Depends(authenticate)]) -> str:
         """429 with Retry-After once the caller's token bucket is empty."""
-        wait = limiter.acquire(subject)
-        if wait > 0:
-            raise APIError(
-                429,
-                "rate_limited",
-                f"more than {settings.rate_limit_rps:g} requests/s (burst {settings.rate_limit_burst}); "
-                f"retry in {wait:.2f}s",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
+        limits = f"more than {settings.rate_limit_rps:g} requests/s (burst {settings.rate_limit_burst})"
+        web.throttle(limiter, subject, limits)
         return subject
 
     # The body is read and validated by hand (size limit first), so its schema is declared here.
@@ -190,7 +128,7 @@ def create_app(
         """Run the agent on the JSON body."""
         if name != agent_name:
             raise APIError(404, "unknown_agent", f"unknown agent {name!r}: this service runs {agent_name!r}")
-        raw = await read_limited_body(request, settings.max_body_bytes)
+        raw = await request.body()  # at most max_body_bytes: web.BodyLimit saw to that
         try:
             payload = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -218,28 +156,9 @@ def create_app(
             }
         )
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        """Liveness: the process serves HTTP."""
-        return {"status": "ok"}
-
-    @app.get("/ready")
-    def ready() -> JSONResponse:
-        """Readiness: started and not shutting down."""
-        if not state["ready"]:
-            return JSONResponse({"status": "not ready"}, status_code=503)
-        return JSONResponse({"status": "ready", "agent": agent_name})
-
     return app
 
 
-async def _reject_oversize(request: Request, limit: int) -> Response | None:
-    """413 before reading a body whose declared length is over the limit."""
-    declared = request.headers.get("content-length")
-    if declared is None:
-        return None
-    if not declared.isdigit():
-        return error_response(APIError(400, "bad_content_length", "Content-Length must be a number"))
-    if int(declared) > limit:
-        return error_response(APIError(413, "body_too_large", f"request body exceeds {limit} bytes"))
-    return None
+def readiness(started: bool, agent_name: str) -> tuple[bool, dict[str, str]]:
+    """Ready once started and until shutting down."""
+    return (True, {"status": "ready", "agent": agent_name}) if started else (False, {"status": "not ready"})

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agents.auth import DEFAULT_MAX_LIFETIME_SECONDS, MIN_SECRET_BYTES
 from agents.providers import LLMProvider
 from agents.providers.local import LocalProvider
 from agents.providers.openai_compatible import OpenAICompatibleProvider
@@ -17,14 +18,21 @@ class ConfigError(AgentRolloutsError):
     """The configuration cannot run the service; the message names the setting."""
 
 
-class Settings(BaseSettings):
+class AgentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENT_")
 
     jwt_secret: SecretStr | None = None
     jwt_secret_file: Path | None = None
+    # Tokens valid longer than this are refused however far off their `exp` is.
+    jwt_max_lifetime_seconds: int = Field(default=DEFAULT_MAX_LIFETIME_SECONDS, ge=60)
     rate_limit_rps: float = Field(default=100.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Requests without a valid token, per client address: enough for a person trying by hand.
+    unauthenticated_rate_limit_rps: float = Field(default=1.0, gt=0)
+    unauthenticated_rate_limit_burst: int = Field(default=10, ge=1)
+    # Comma-separated addresses whose X-Forwarded-For is believed; empty: none.
+    trusted_proxies: str = ""
     llm_provider: Literal["local", "openai"] = "local"
     variant: str = "baseline"  # local provider only
     seed: int = 0  # local provider only
@@ -36,7 +44,13 @@ class Settings(BaseSettings):
 
     def jwt_secret_value(self) -> str:
         """The HS256 secret, from AGENT_JWT_SECRET or the file AGENT_JWT_SECRET_FILE names."""
-        return read_secret(self.jwt_secret, self.jwt_secret_file, "AGENT_JWT_SECRET")
+        secret = read_secret(self.jwt_secret, self.jwt_secret_file, "AGENT_JWT_SECRET")
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"AGENT_JWT_SECRET(_FILE): the secret is {len(secret.encode())} bytes, at least "
+                f"{MIN_SECRET_BYTES} are needed (e.g. `openssl rand -base64 32`)"
+            )
+        return secret
 
     def build_provider(self) -> LLMProvider:
         """The LLM provider these settings describe."""

@@ -10,6 +10,7 @@ which is exactly what the judge reads from Prometheus, so no Prometheus is neede
 
 import argparse
 import math
+import random
 import statistics
 import sys
 import tempfile
@@ -22,6 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
+from tools.traffic import (
+    HEALTHY,
+    TOTAL_RATE,
+    Behaviour,
+    Sampler,
+    beta,
+    collapse,
+    pricier,
+    slow_tail,
+)
 from webhook.judge import JudgeConfig
 from webhook.stats.checks import (
     CHECKS,
@@ -37,61 +48,31 @@ from webhook.stats.histograms import Histogram
 
 INTERVAL_S = 60
 LOOKS = 30  # Argo asks every minute for half an hour
-TOTAL_RATE = 2.0  # default requests per second over canary and stable pods
 WEIGHTS = (0.10, 0.25, 0.50)
 JUDGE_DEFAULTS = JudgeConfig()
 ALPHA_FAIL, ALPHA_PASS = JUDGE_DEFAULTS.alpha_fail, JUDGE_DEFAULTS.alpha_pass
-BASE_FAILURE = 0.005
 MC_DRAWS = 400_000
 
-Draw = Callable[[np.random.Generator, int], np.ndarray]
-
-
-@dataclass(frozen=True)
-class Dist:
-    """Per-request behaviour of one arm."""
-
-    failure: float = BASE_FAILURE
-    confidence: Draw = lambda g, n: g.beta(18, 3, n)  # noqa: E731
-    cost: Draw = lambda g, n: g.lognormal(math.log(0.002), 0.5, n)  # noqa: E731
-    duration: Draw = lambda g, n: g.lognormal(math.log(0.3), 0.4, n)  # noqa: E731
-
-
-def collapse(share: float) -> Draw:
-    """A share of answers whose confidence collapses to Beta(2, 8)."""
-    return lambda g, n: np.where(g.random(n) < share, g.beta(2, 8, n), g.beta(18, 3, n))
-
-
-def slow_tail(share: float) -> Draw:
-    """A share of requests four times slower."""
-    return lambda g, n: g.lognormal(math.log(0.3), 0.4, n) * np.where(g.random(n) < share, 4.0, 1.0)
-
-
-def pricier(factor: float) -> Draw:
-    return lambda g, n: g.lognormal(math.log(0.002 * factor), 0.5, n)
-
-
-SCENARIOS: dict[str, tuple[str, Dist]] = {
-    "no-change": ("none", Dist()),
-    "confidence small (+8 pts low)": ("confidence", Dist(confidence=collapse(0.08))),
-    "confidence medium (+15 pts)": ("confidence", Dist(confidence=collapse(0.15))),
-    "confidence large (+30 pts)": ("confidence", Dist(confidence=collapse(0.30))),
-    "cost small (+20%)": ("cost", Dist(cost=pricier(1.2))),
-    "cost medium (+40%)": ("cost", Dist(cost=pricier(1.4))),
-    "cost large (+80%)": ("cost", Dist(cost=pricier(1.8))),
-    "errors small (+1.5 pts)": ("errors", Dist(failure=0.02)),
-    "errors medium (+3 pts)": ("errors", Dist(failure=0.035)),
-    "errors large (+6 pts)": ("errors", Dist(failure=0.065)),
-    "latency small (8% 4x slower)": ("latency", Dist(duration=slow_tail(0.08))),
-    "latency medium (15%)": ("latency", Dist(duration=slow_tail(0.15))),
-    "latency large (30%)": ("latency", Dist(duration=slow_tail(0.30))),
+SCENARIOS: dict[str, tuple[str, Behaviour]] = {
+    "no-change": ("none", HEALTHY),
+    "confidence small (+8 pts low)": ("confidence", Behaviour(confidence=collapse(0.08))),
+    "confidence medium (+15 pts)": ("confidence", Behaviour(confidence=collapse(0.15))),
+    "confidence large (+30 pts)": ("confidence", Behaviour(confidence=collapse(0.30))),
+    "cost small (+20%)": ("cost", Behaviour(cost=pricier(1.2))),
+    "cost medium (+40%)": ("cost", Behaviour(cost=pricier(1.4))),
+    "cost large (+80%)": ("cost", Behaviour(cost=pricier(1.8))),
+    "errors small (+1.5 pts)": ("errors", Behaviour(failure_rate=0.02)),
+    "errors medium (+3 pts)": ("errors", Behaviour(failure_rate=0.035)),
+    "errors large (+6 pts)": ("errors", Behaviour(failure_rate=0.065)),
+    "latency small (8% 4x slower)": ("latency", Behaviour(duration=slow_tail(0.08))),
+    "latency medium (15%)": ("latency", Behaviour(duration=slow_tail(0.15))),
+    "latency large (30%)": ("latency", Behaviour(duration=slow_tail(0.30))),
     "improvement": (
         "none",
-        Dist(failure=0.002, confidence=lambda g, n: g.beta(24, 2, n), cost=pricier(0.8)),
+        Behaviour(failure_rate=0.002, confidence=beta(24, 2), cost=pricier(0.8)),
     ),
 }
 LOW_TRAFFIC_RATE = 0.1
-STABLE = SCENARIOS["no-change"][1]
 
 
 @dataclass(frozen=True)
@@ -104,8 +85,8 @@ class Buckets:
     var: np.ndarray
 
 
-def buckets_of(draw: Draw, bounds: tuple[float, ...], rng: np.random.Generator) -> Buckets:
-    values = draw(rng, MC_DRAWS)
+def buckets_of(draw: Sampler, bounds: tuple[float, ...], rng: random.Random) -> Buckets:
+    values = np.array([draw(rng) for _ in range(MC_DRAWS)])
     index = np.searchsorted(np.array(bounds), values, side="left")
     k = len(bounds) + 1
     counts = np.bincount(index, minlength=k).astype(float)
@@ -117,24 +98,26 @@ def buckets_of(draw: Draw, bounds: tuple[float, ...], rng: np.random.Generator) 
 
 
 @dataclass(frozen=True)
-class Arm:
+class BucketModel:
+    """One build's behaviour as bucket probabilities: what a judge sees of it."""
+
     failure: float
     confidence: Buckets
     cost: Buckets
     duration: Buckets
 
 
-def arm_of(dist: Dist, rng: np.random.Generator, stable: Arm | None = None) -> Arm:
-    """Bucket probabilities of `dist`; behaviour it shares with the stable build reuses `stable`'s,
+def model_of(behaviour: Behaviour, rng: random.Random, stable: "BucketModel | None" = None) -> BucketModel:
+    """Bucket probabilities of `behaviour`; what it shares with the healthy build reuses `stable`'s,
     so an unchanged metric is exactly unchanged (no Monte Carlo noise between arms)."""
 
     def buckets(name: str, bounds: tuple[float, ...]) -> Buckets:
-        if stable is not None and getattr(dist, name) is getattr(STABLE, name):
+        if stable is not None and getattr(behaviour, name) is getattr(HEALTHY, name):
             return getattr(stable, name)  # type: ignore[no-any-return]
-        return buckets_of(getattr(dist, name), bounds, rng)
+        return buckets_of(getattr(behaviour, name), bounds, rng)
 
-    return Arm(
-        dist.failure,
+    return BucketModel(
+        behaviour.failure_rate,
         buckets("confidence", CONFIDENCE_BUCKETS),
         buckets("cost", COST_BUCKETS),
         buckets("duration", DURATION_BUCKETS),
@@ -144,7 +127,7 @@ def arm_of(dist: Dist, rng: np.random.Generator, stable: Arm | None = None) -> A
 class Tally:
     """Cumulative counts of one arm, plus per-interval snapshots for the fixed-window judges."""
 
-    def __init__(self, arm: Arm) -> None:
+    def __init__(self, arm: BucketModel) -> None:
         self.arm = arm
         self.requests = 0
         self.failures = 0
@@ -293,7 +276,7 @@ def _multinomial_llr(counts: np.ndarray, p1: np.ndarray, p0: np.ndarray) -> floa
     return float((counts[mask] * np.log(np.maximum(p1[mask], 1e-12) / np.maximum(p0[mask], 1e-12))).sum())
 
 
-def _measures(arm: Arm, base: Arm) -> list[tuple[float, float]]:
+def _measures(arm: BucketModel, base: BucketModel) -> list[tuple[float, float]]:
     """(effect, tolerance) of every measure the judge compares, oriented so larger is worse."""
     conf, base_conf = arm.confidence, base.confidence
     mean_conf = float((conf.p * conf.mean).sum())
@@ -313,7 +296,7 @@ def _measures(arm: Arm, base: Arm) -> list[tuple[float, float]]:
     return out
 
 
-def at_tolerance(truth: Arm, base: Arm) -> Arm:
+def at_tolerance(truth: BucketModel, base: BucketModel) -> BucketModel:
     """The arm on the line from the baseline to `truth` where the first measure reaches its tolerance.
 
     Every measure is linear along the line (shares and means of a mixture), so this is the
@@ -328,7 +311,7 @@ def at_tolerance(truth: Arm, base: Arm) -> Arm:
         )
         return Buckets(b.bounds, p, mean, b.var)
 
-    return Arm(
+    return BucketModel(
         base.failure + t * (truth.failure - base.failure),
         mix(base.confidence, truth.confidence),
         mix(base.cost, truth.cost),
@@ -336,7 +319,7 @@ def at_tolerance(truth: Arm, base: Arm) -> Arm:
     )
 
 
-def oracle(truth: Arm, base: Arm) -> Judge:
+def oracle(truth: BucketModel, base: BucketModel) -> Judge:
     """Wald's SPRT on the canary's requests: the true distribution against the one at tolerance.
 
     It knows both arms' true distributions and which way the canary changed, and it tests the
@@ -360,7 +343,7 @@ def oracle(truth: Arm, base: Arm) -> Judge:
 KAYENTA_LOOKS = "kayenta-style, Bonferroni over looks"
 # Each judge is made for one scenario (only the oracle uses the arms); `ours` and the oracle stop
 # at their first pass, the threshold and Kayenta-style judges pass when no look failed.
-JUDGES: dict[str, Callable[[Arm, Arm], Judge]] = {
+JUDGES: dict[str, Callable[[BucketModel, BucketModel], Judge]] = {
     "ours": lambda truth, base: ours,
     "seed thresholds": lambda truth, base: seed_thresholds,
     "kayenta-style (p < 0.01 per look)": lambda truth, base: kayenta_at(0.01),
@@ -373,14 +356,20 @@ REGRESSIONS = ("confidence", "cost", "errors", "latency")
 
 
 @dataclass
-class Outcome:
+class RunOutcome:
     verdict: str  # fail, pass, or wait (nothing decided by the last look)
     canary_requests: int
 
 
 def run_once(
-    judge: Judge, stops_at_pass: bool, canary: Arm, baseline: Arm, weight: float, rate: float, seed: int
-) -> Outcome:
+    judge: Judge,
+    stops_at_pass: bool,
+    canary: BucketModel,
+    baseline: BucketModel,
+    weight: float,
+    rate: float,
+    seed: int,
+) -> RunOutcome:
     rng = np.random.default_rng(seed)
     c, b = Tally(canary), Tally(baseline)
     verdict = "wait"
@@ -389,11 +378,11 @@ def run_once(
         b.step(rng, int(rng.poisson(rate * (1 - weight) * INTERVAL_S)))
         verdict = judge(c, b)
         if verdict == "fail" or (verdict == "pass" and stops_at_pass):
-            return Outcome(verdict, c.requests)
-    return Outcome("pass" if verdict == "pass" else "wait", c.requests)
+            return RunOutcome(verdict, c.requests)
+    return RunOutcome("pass" if verdict == "pass" else "wait", c.requests)
 
 
-def median_to_fail(outcomes: list[Outcome]) -> float:
+def median_to_fail(outcomes: list[RunOutcome]) -> float:
     """Median canary requests until `fail`, counting runs that never failed as never (inf)."""
     return statistics.median([o.canary_requests if o.verdict == "fail" else math.inf for o in outcomes])
 
@@ -403,13 +392,13 @@ class Cell:
     kind: str  # none, low, or the regression's check
     weight: float
     judge: str
-    outcomes: list[Outcome]
+    outcomes: list[RunOutcome]
 
 
 def quality(seed: int, runs: int, rate: float = TOTAL_RATE) -> str:
-    rng = np.random.default_rng(seed)
-    stable = arm_of(STABLE, rng)
-    arms = {name: (kind, arm_of(dist, rng, stable)) for name, (kind, dist) in SCENARIOS.items()}
+    model_rng = random.Random(seed)
+    stable = model_of(HEALTHY, model_rng)
+    arms = {name: (kind, model_of(b, model_rng, stable)) for name, (kind, b) in SCENARIOS.items()}
     families = [(name, kind, arm, rate) for name, (kind, arm) in arms.items()]
     families.append((f"low traffic, no change ({LOW_TRAFFIC_RATE} req/s)", "low", stable, LOW_TRAFFIC_RATE))
     lines = [
@@ -498,8 +487,7 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
     import requests
 
     from tools.local_prometheus import backfill, run_prometheus
-    from tools.traffic import Arm as ScenarioArm
-    from tools.traffic import openmetrics, render
+    from tools.traffic import TrafficArm, openmetrics, openmetrics_document
     from webhook.backends import PrometheusBackend
     from webhook.judge import judge
     from webhook.models import JudgementRequest
@@ -508,9 +496,11 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
     duration = 1800
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        arms = [ScenarioArm("c0ffee1", 1.0), ScenarioArm("ba5e11e", 3.0, pods=3)]
+        arms = [TrafficArm("c0ffee1", 1.0), TrafficArm("ba5e11e", 3.0, pods=3)]
         backfill(
-            render([openmetrics("bench", arms, start=end - duration, duration=duration, seed=seed)]),
+            openmetrics_document(
+                [openmetrics("bench", arms, start=end - duration, duration=duration, seed=seed)]
+            ),
             work / "data",
             work,
         )

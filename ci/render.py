@@ -72,7 +72,7 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def render(out_dir: Path, env: str | None = None, root: Path = REPO_ROOT) -> list[Path]:
+def render_overlays(out_dir: Path, env: str | None = None, root: Path = REPO_ROOT) -> list[Path]:
     """Render every overlay (of one env, or all) to `out_dir/<env>/<overlay>.yaml`; return the files."""
     # Build everything first so a broken overlay leaves no partial output behind.
     rendered = {output_name(overlay): kustomize_build(overlay) for overlay in overlays(root, env)}

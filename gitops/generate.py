@@ -14,7 +14,7 @@ from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, write_file
 from gitops.images import ImageRef, MalformedReference, image_entry, parse_image, pinned_image
-from gitops.validation import render
+from gitops.validation import render_folder
 from kernel import __version__
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
 from kernel.toolpaths import REPO_ROOT
@@ -60,7 +60,7 @@ _templates.filters["quote"] = json.dumps  # a YAML-safe double-quoted string (JS
 
 
 @dataclass(frozen=True)
-class Settings:
+class BootstrapSettings:
     """What bootstrap was told, kept in the repo so a refresh needs no flags."""
 
     repo_url: str
@@ -104,7 +104,7 @@ def render_template(template: str, **values: Any) -> str:
     return _templates.get_template(template).render(layout=layout, **values)
 
 
-def generate(checkout: Path, platform: Platform, settings: Settings) -> None:
+def generate(checkout: Path, platform: Platform, settings: BootstrapSettings) -> None:
     """Create or refresh every generated file, keeping image pins and existing variant files."""
     pins = {(env, agent): _existing_pin(checkout, env, agent) for env in ENVIRONMENTS for agent in AGENTS}
     _vendor(checkout, platform)
@@ -130,7 +130,7 @@ def generate(checkout: Path, platform: Platform, settings: Settings) -> None:
     write_file(checkout / layout.SETTINGS_FILE, yaml.safe_dump(asdict(settings), sort_keys=False))
 
 
-def _common(settings: Settings) -> dict[str, Any]:
+def _common(settings: BootstrapSettings) -> dict[str, Any]:
     return {
         "settings": settings,
         "project": PROJECT,
@@ -170,7 +170,7 @@ def _platform_overlay(env: str, name: str) -> PurePosixPath:
 def _platform_image(checkout: Path, env: str, agent: str) -> ImageRef:
     """The image the platform's own overlay renders for an agent: the first pin of a new folder."""
     overlay = PurePosixPath(layout.BASE_DIR) / _platform_overlay(env, agent)
-    for document in yaml.safe_load_all(render(checkout / overlay, str(overlay))):
+    for document in yaml.safe_load_all(render_folder(checkout / overlay, str(overlay))):
         pod = ((document or {}).get("spec") or {}).get("template", {}).get("spec") or {}
         for container in [*pod.get("containers", []), *pod.get("initContainers", [])]:
             try:
@@ -209,12 +209,12 @@ def _write_env_folder(checkout: Path, env: str, name: str, pin: ImageRef | None)
     write_file(folder / "README.md", render_template("envs-README.md.j2", **values))
 
 
-def _grafana_link(settings: Settings, env: str) -> str:
+def _grafana_link(settings: BootstrapSettings, env: str) -> str:
     """The platform's canary dashboard, filtered to the environment's namespace."""
     return f"{settings.grafana_url}{GRAFANA_DASHBOARD_PATH}?var-namespace={namespace(env)}"
 
 
-def _write_variant(checkout: Path, env: str, settings: Settings) -> None:
+def _write_variant(checkout: Path, env: str, settings: BootstrapSettings) -> None:
     """Create the variant's files that are missing; existing ones are the user's and stay as they are."""
     folder = checkout / layout.VARIANTS_DIR / env
     values = {
@@ -233,11 +233,11 @@ def _write_variant(checkout: Path, env: str, settings: Settings) -> None:
             write_file(folder / file, render_template(template, **values))
 
 
-def _write_argocd(checkout: Path, settings: Settings) -> None:
+def _write_argocd(checkout: Path, settings: BootstrapSettings) -> None:
     namespaces = {namespace(env) for env in ENVIRONMENTS}
     cluster_kinds: set[tuple[str, str]] = set()
     for env_folder in layout.all_env_folders():
-        for document in yaml.safe_load_all(render(checkout / env_folder, str(env_folder))):
+        for document in yaml.safe_load_all(render_folder(checkout / env_folder, str(env_folder))):
             if not document:
                 continue
             group = str(document.get("apiVersion", "")).rpartition("/")[0]

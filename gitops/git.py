@@ -15,6 +15,23 @@ from gitops.errors import GitopsError, RemoteUnavailable
 # Never wait for a password prompt: CI has no terminal, and a hung release is worse than a failed one.
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true", "LC_ALL": "C"}
 _FALLBACK_IDENTITY = ("agent-rollouts", "agent-rollouts@localhost")
+# A conservative subset of git's ref-name rules: no leading `-` (an option to git), `.`, `..`, `@{`,
+# spaces, `:` or `~^?*[\\`; matched whole, since `$` would let a trailing newline through.
+_BRANCH_COMPONENT = r"[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*"
+_BRANCH = re.compile(rf"{_BRANCH_COMPONENT}(?:/{_BRANCH_COMPONENT})*")
+
+
+def check_branch(branch: str) -> str:
+    """`branch` if it is a plain branch name, else a GitopsError naming `--branch`."""
+    if (
+        len(branch) > 200
+        or not _BRANCH.fullmatch(branch)
+        or any(part.endswith(".lock") for part in branch.split("/"))
+    ):
+        raise GitopsError(
+            f"--branch: {branch!r} is not a branch name (letters, digits, `_.-/`, not starting with `-` or `.`)"
+        )
+    return branch
 
 
 def git(
@@ -58,13 +75,14 @@ class Checkout:
     @classmethod
     def open(cls, remote: str, branch: str, path: Path) -> "Checkout":
         """Clone `branch` of `remote` into the empty directory `path` (an unborn branch if it has none)."""
+        check_branch(branch)
         local = local_path(remote)
         if local is not None and not local.is_dir():
             raise RemoteUnavailable(f"cannot reach environments repo {remote}: no such directory")
         url = str(local) if local else remote
         checkout = cls(path, url, branch)
         git(path, "init", "--quiet")
-        git(path, "remote", "add", "origin", url)
+        git(path, "remote", "add", "--", "origin", url)
         if (
             local is not None
             and git(local, "rev-parse", "--is-bare-repository", check=False).stdout.strip() == "false"
@@ -74,22 +92,22 @@ class Checkout:
         if not git(path, "config", "user.email", check=False).stdout.strip():
             git(path, "config", "user.name", _FALLBACK_IDENTITY[0])
             git(path, "config", "user.email", _FALLBACK_IDENTITY[1])
-        heads = git(path, "ls-remote", "--heads", "origin", check=False)
+        heads = git(path, "ls-remote", "--heads", "--", "origin", check=False)
         if heads.returncode != 0:
             raise RemoteUnavailable(f"cannot reach environments repo {remote}: {last_line(heads.stderr)}")
         checkout.has_commits = f"refs/heads/{branch}" in heads.stdout.split()
         if checkout.has_commits:
             checkout.refresh()
         else:
-            git(path, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
+            git(path, "symbolic-ref", "--", "HEAD", f"refs/heads/{branch}")
             if local is not None and git(local, "rev-parse", "--verify", "HEAD", check=False).returncode != 0:
                 # A brand-new local repo: make its HEAD the branch we create, so plain clones check it out.
-                git(local, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
+                git(local, "symbolic-ref", "--", "HEAD", f"refs/heads/{branch}")
         return checkout
 
     def refresh(self) -> None:
         """Move to the remote's current tip, dropping any local edit."""
-        fetched = git(self.path, "fetch", "--quiet", "origin", self.branch, check=False)
+        fetched = git(self.path, "fetch", "--quiet", "--", "origin", self.branch, check=False)
         if fetched.returncode != 0:
             raise RemoteUnavailable(
                 f"cannot fetch {self.branch} from {self.remote}: {last_line(fetched.stderr)}"
@@ -118,7 +136,7 @@ class Checkout:
 
     def push(self) -> bool:
         """Push HEAD to the branch: True if it landed, False if the remote moved on (non-fast-forward)."""
-        args = ["push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}"]
+        args = ["push", "--porcelain", "--", "origin", f"HEAD:refs/heads/{self.branch}"]
         if self.receive_pack:
             args.insert(1, f"--receive-pack={self.receive_pack}")
         result = git(self.path, *args, check=False)

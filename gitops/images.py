@@ -11,9 +11,10 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = (
     r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?)"
 )
-_REPOSITORY = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+# Matched with fullmatch: `$` would also accept a trailing newline, which splits the commit trailers.
+_REPOSITORY = re.compile(rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class MalformedReference(ValueError):
@@ -45,15 +46,15 @@ class ImageRef:
 def parse_image(text: str) -> ImageRef:
     """Parse `repo[:tag][@sha256:<64 hex>]`, refusing anything malformed."""
     rest, _, digest = text.partition("@")
-    if "@" in text and not _DIGEST.match(digest):
+    if "@" in text and not _DIGEST.fullmatch(digest):
         raise MalformedReference(f"digest {digest!r} is not sha256:<64 lowercase hex digits>")
     # A colon after the last slash separates the tag; one before it belongs to a registry port.
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     repository, tag = (rest[:colon], rest[colon + 1 :]) if colon > slash else (rest, None)
-    if not _REPOSITORY.match(repository):
+    if not _REPOSITORY.fullmatch(repository):
         raise MalformedReference(f"repository {repository!r} is not a valid image repository")
-    if tag is not None and not _TAG.match(tag):
+    if tag is not None and not _TAG.fullmatch(tag):
         raise MalformedReference(f"tag {tag!r} is not a valid image tag")
     if tag is None and not digest:
         raise MalformedReference(f"{text!r} has neither a tag nor a digest")

@@ -1,16 +1,16 @@
 """Render an environment folder with kustomize and validate the result before anything is committed."""
 
 import hashlib
-import tempfile
 from pathlib import Path
 
 from ci.render import RenderError, kustomize_build
 from gitops.errors import GitopsError
 from gitops.git import last_line
+from gitops.scratch import scratch_dir
 from kernel.errors import ToolMissing
 
 
-def render(folder: Path, label: str) -> str:
+def render_folder(folder: Path, label: str) -> str:
     """`kubectl kustomize` of one folder; `label` names it in errors (a path inside the envs repo)."""
     try:
         return kustomize_build(folder)
@@ -35,7 +35,7 @@ class Validator:
         pending: dict[str, str] = {}
         for folder in targets:
             path = checkout / folder
-            rendered = path.read_text() if path.is_file() else render(path, folder)
+            rendered = path.read_text() if path.is_file() else render_folder(path, folder)
             digest = hashlib.sha256(rendered.encode()).hexdigest()
             if digest not in self._valid:
                 pending[folder] = rendered
@@ -48,8 +48,8 @@ def _validate_rendered(rendered: dict[str, str]) -> None:
     """Run the project's manifest validation (schemas and cross-checks, no policy scan) on rendered output."""
     from ci.validate import validate  # the CI area's library; imported late to keep the CLI start fast
 
-    with tempfile.TemporaryDirectory(prefix="agent-rollouts-render-") as tmp:
-        files = {Path(tmp) / (folder.replace("/", "__") + ".yaml"): folder for folder in rendered}
+    with scratch_dir("render") as tmp:
+        files = {tmp / (folder.replace("/", "__") + ".yaml"): folder for folder in rendered}
         for path, folder in files.items():
             path.write_text(rendered[folder])
         try:

@@ -8,7 +8,6 @@ Re-applying beats rebasing: a pin edit never conflicts, and the trailers stay tr
 
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from pathlib import Path
 from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import load_yaml, rewrite_yaml
-from gitops.generate import ARGOCD_FILES, Platform, Settings, generate
-from gitops.git import Checkout, local_path
+from gitops.generate import ARGOCD_FILES, BootstrapSettings, Platform, generate
+from gitops.git import Checkout, check_branch, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
+from gitops.scratch import scratch_dir
 from gitops.validation import Validator
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 
@@ -79,10 +79,11 @@ def released_by(checkout: Checkout) -> str:
 def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False) -> Result:
     """Apply `edit` on the remote's tip, validate, commit and push; retry on a non-fast-forward."""
     progress = options.progress
+    check_branch(options.branch)  # before it is printed: a newline in it would forge a progress line
     validator = Validator()
-    with tempfile.TemporaryDirectory(prefix="agent-rollouts-") as tmp:
+    with scratch_dir("clone") as tmp:
         progress(f"fetching {options.branch} from {remote}")
-        checkout = Checkout.open(remote, options.branch, Path(tmp))
+        checkout = Checkout.open(remote, options.branch, tmp)
         if not bootstrap and not checkout.has_commits:
             raise GitopsError(
                 f"{remote} has no branch {options.branch}; run `agent-rollouts bootstrap` first"
@@ -223,11 +224,11 @@ def bootstrap(
         local = local_path(remote)
         stored = {
             key: value
-            for key, value in Settings.stored(checkout).items()
-            if key in Settings.__dataclass_fields__
+            for key, value in BootstrapSettings.stored(checkout).items()
+            if key in BootstrapSettings.__dataclass_fields__
         }
         merged = {"repo_url": str(local) if local else remote, **stored, **given, "branch": options.branch}
-        generate(checkout, platform, Settings(**merged))
+        generate(checkout, platform, BootstrapSettings(**merged))
         return Change(
             subject=f"bootstrap: platform {platform.version} ({platform.commit[:12]})",
             trailers={"Platform-Version": platform.version, "Platform-Commit": platform.commit},

@@ -46,7 +46,9 @@ def package_graph() -> dict[str, dict[str, list[str]]]:
 
 def loaded_project_packages(code: str) -> set[str]:
     """Top-level project packages, and jinja2/fastapi, in sys.modules after running `code` afresh."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.partition('.')[0] for m in sys.modules}})))"
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.partition('.')[0] for m in sys.modules}})))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )

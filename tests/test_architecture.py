@@ -1,6 +1,7 @@
 """The import rule of docs/architecture.md: kernel at the bottom, libraries above it, the CLI, local
 tooling and benchmarks on top; nothing imports the CLI and no library imports the tooling."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -41,7 +42,9 @@ def test_no_cycle_between_top_level_packages() -> None:
     graph = {package: set(targets) for package, targets in package_graph().items()}
 
     def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        return any(nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})) for nxt in graph[start])
+        return any(
+            nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})) for nxt in graph[start]
+        )
 
     cycles = [package for package in PACKAGES if reaches(package, package, {package})]
     assert not cycles, f"import cycles through {cycles}: {graph}"
@@ -69,8 +72,10 @@ def test_building_the_cli_loads_no_library() -> None:
 
 def test_the_package_ships_no_local_tooling_or_benchmarks(tmp_path: Path) -> None:
     """The wheel `pip install .` installs: the product only, and its agent runtime imports cleanly from it."""
+    source = tmp_path / "source"  # a copy, so setuptools' build/ folder stays out of the checkout
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "tests", "__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(REPO_ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )

@@ -1,7 +1,9 @@
-"""Synthetic canary/baseline traffic as OpenMetrics text, for backfilled tests and the benchmark.
+"""The one synthetic-traffic model: how builds answer and how requests arrive, with one set of
+defaults at the traffic LLM agents really have (2 requests/s in total, 0.5 % failures on every build).
 
-Each arm is a set of pods emitting the agent metric contract; `openmetrics()` writes what a
-Prometheus scraping them every `step` seconds would have stored.
+The benchmarks draw from it, and the judge's scenario, conformance and end-to-end tests backfill
+Prometheus with it (`openmetrics()` writes what a Prometheus scraping each arm's pods every `step`
+seconds would have stored).
 """
 
 import math
@@ -9,7 +11,22 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
+from kernel.contract import (
+    AGENT_LABEL,
+    CONFIDENCE,
+    CONFIDENCE_BUCKETS,
+    COST_BUCKETS,
+    DURATION_BUCKETS,
+    DURATION_SECONDS,
+    POD_TEMPLATE_HASH_LABEL,
+    REQUEST_COST_USD,
+    REQUESTS_TOTAL,
+    STATUSES,
+)
+
+TOTAL_RATE = 2.0  # requests per second over canary and stable pods: each one is a seconds-long LLM call
+FAILURE_RATE = 0.005  # a healthy build's share of failed requests (provider errors, timeouts)
+SCRAPE_INTERVAL = 15  # seconds
 
 Sampler = Callable[[random.Random], float]
 
@@ -36,18 +53,63 @@ def lognormal(median: float, sigma: float) -> Sampler:
     return lambda rng: rng.lognormvariate(math.log(median), sigma)
 
 
+# A healthy build: confidence ~ Beta(18, 3) (mean 0.86, as the local provider's baseline), about
+# $0.002 and 0.3 s per request.
+HEALTHY_CONFIDENCE = beta(18, 3)
+HEALTHY_COST = lognormal(0.002, 0.5)
+HEALTHY_DURATION = lognormal(0.3, 0.4)
+
+
+def collapse(share: float) -> Sampler:
+    """A share of answers whose confidence collapses to Beta(2, 8) (mean 0.2): a tail regression."""
+    return mixture((1 - share, HEALTHY_CONFIDENCE), (share, beta(2, 8)))
+
+
+def slow_tail(share: float) -> Sampler:
+    """A share of requests four times slower."""
+    return mixture((1 - share, HEALTHY_DURATION), (share, lognormal(1.2, 0.4)))
+
+
+def pricier(factor: float) -> Sampler:
+    return lognormal(0.002 * factor, 0.5)
+
+
 @dataclass(frozen=True)
-class Arm:
+class Behaviour:
+    """How one build answers, request by request; the defaults are a healthy build."""
+
+    failure_rate: float = FAILURE_RATE
+    confidence: Sampler = HEALTHY_CONFIDENCE
+    cost: Sampler = HEALTHY_COST
+    duration: Sampler = HEALTHY_DURATION
+
+
+HEALTHY = Behaviour()
+
+
+@dataclass(frozen=True)
+class TrafficArm:
     """The traffic of one pod-template hash."""
 
     pod_hash: str
     rate: float  # requests per second over all its pods
-    failure_rate: float = 0.01
-    confidence: Sampler = field(default=beta(8, 2))
-    cost: Sampler = field(default=lognormal(0.002, 0.5))
-    duration: Sampler = field(default=lognormal(0.3, 0.4))
+    behaviour: Behaviour = HEALTHY
     pods: int = 1
     restart_at: float | None = None  # fraction of the window after which pod 0 restarts (counters reset)
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """Requests arriving in an interval with `mean` expected; Knuth's method in chunks keeps exp()
+    from underflowing for large means."""
+    count = 0
+    while mean > 0:
+        chunk = min(mean, 30.0)
+        mean -= chunk
+        limit, product = math.exp(-chunk), rng.random()
+        while product > limit:
+            count += 1
+            product *= rng.random()
+    return count
 
 
 def go_float(value: float) -> str:
@@ -83,32 +145,19 @@ class _Histogram:
 @dataclass
 class _Pod:
     labels: str
-    requests: dict[str, int] = field(default_factory=lambda: {"success": 0, "failure": 0})
+    requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
     confidence: _Histogram = field(default_factory=lambda: _Histogram(CONFIDENCE_BUCKETS))
     cost: _Histogram = field(default_factory=lambda: _Histogram(COST_BUCKETS))
     duration: _Histogram = field(default_factory=lambda: _Histogram(DURATION_BUCKETS))
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
-    # Knuth's method in chunks keeps exp() from underflowing for large means.
-    count = 0
-    while mean > 0:
-        chunk = min(mean, 30.0)
-        mean -= chunk
-        limit, product = math.exp(-chunk), rng.random()
-        while product > limit:
-            count += 1
-            product *= rng.random()
-    return count
-
-
 def openmetrics(
     agent: str,
-    arms: Iterable[Arm],
+    arms: Iterable[TrafficArm],
     *,
     start: int,
     duration: int,
-    step: int = 15,
+    step: int = SCRAPE_INTERVAL,
     namespace: str = "agents-dev",
     seed: int = 1,
 ) -> dict[str, list[str]]:
@@ -117,8 +166,8 @@ def openmetrics(
     families: dict[str, list[str]] = {name: [] for name in TYPES}
     for arm in arms:
         pods = [
-            _Pod(f'agent_name="{agent}",namespace="{namespace}",pod="{agent}-{arm.pod_hash}-{i}",'
-                 f'rollouts_pod_template_hash="{arm.pod_hash}"')
+            _Pod(f'{AGENT_LABEL}="{agent}",namespace="{namespace}",pod="{agent}-{arm.pod_hash}-{i}",'
+                 f'{POD_TEMPLATE_HASH_LABEL}="{arm.pod_hash}"')
             for i in range(arm.pods)
         ]  # fmt: skip
         restarted = False
@@ -127,13 +176,14 @@ def openmetrics(
                 pods[0] = _Pod(pods[0].labels)
                 restarted = True
             if t > start:
-                for _ in range(_poisson(rng, arm.rate * step)):
+                behaviour = arm.behaviour
+                for _ in range(poisson(rng, arm.rate * step)):
                     pod = pods[rng.randrange(len(pods))]
-                    failed = rng.random() < arm.failure_rate
+                    failed = rng.random() < behaviour.failure_rate
                     pod.requests["failure" if failed else "success"] += 1
-                    pod.confidence.observe(min(1.0, max(0.0, arm.confidence(rng))))
-                    pod.cost.observe(arm.cost(rng))
-                    pod.duration.observe(arm.duration(rng))
+                    pod.confidence.observe(min(1.0, max(0.0, behaviour.confidence(rng))))
+                    pod.cost.observe(behaviour.cost(rng))
+                    pod.duration.observe(behaviour.duration(rng))
             for pod in pods:
                 _emit(families, pod, t)
     return families
@@ -141,13 +191,11 @@ def openmetrics(
 
 def _emit(families: dict[str, list[str]], pod: _Pod, t: int) -> None:
     for status, count in pod.requests.items():
-        families["agent_requests"].append(
-            f'agent_requests_total{{{pod.labels},status="{status}"}} {count} {t}'
-        )
+        families[REQUESTS_FAMILY].append(f'{REQUESTS_TOTAL}{{{pod.labels},status="{status}"}} {count} {t}')
     for name, histogram in (
-        ("agent_confidence", pod.confidence),
-        ("agent_request_cost_usd", pod.cost),
-        ("agent_duration_seconds", pod.duration),
+        (CONFIDENCE, pod.confidence),
+        (REQUEST_COST_USD, pod.cost),
+        (DURATION_SECONDS, pod.duration),
     ):
         lines = families[name]
         for le, count in histogram.cumulative():
@@ -156,15 +204,16 @@ def _emit(families: dict[str, list[str]], pod: _Pod, t: int) -> None:
         lines.append(f"{name}_count{{{pod.labels}}} {sum(histogram.counts)} {t}")
 
 
+REQUESTS_FAMILY = REQUESTS_TOTAL.removesuffix("_total")  # OpenMetrics names a counter's family without it
 TYPES = {
-    "agent_requests": "counter",
-    "agent_confidence": "histogram",
-    "agent_request_cost_usd": "histogram",
-    "agent_duration_seconds": "histogram",
+    REQUESTS_FAMILY: "counter",
+    CONFIDENCE: "histogram",
+    REQUEST_COST_USD: "histogram",
+    DURATION_SECONDS: "histogram",
 }
 
 
-def render(parts: Iterable[dict[str, list[str]]]) -> str:
+def openmetrics_document(parts: Iterable[dict[str, list[str]]]) -> str:
     """Merge several agents' families into one OpenMetrics document ending in `# EOF`."""
     merged: dict[str, list[str]] = {name: [] for name in TYPES}
     for part in parts:

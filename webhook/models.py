@@ -1,5 +1,6 @@
 """The versioned API contract of `POST /api/v1/judgements`: request and response bodies."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,13 +12,18 @@ from webhook.stats.checks import CHECKS, Verdict
 LABEL_VALUE = r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$"
 NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
+# Agent canaries run now; a time outside this range is a typo or an attack, never a window to judge.
+EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
 LabelValue = Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]
 
 
 class Tolerances(BaseModel):
     """Per-check tolerances overriding the defaults; see docs/judge.md for their units."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON numbers only, never `true` or "0.1" read as one.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     confidence: float | None = Field(
         None, ge=0, le=1, description="drop in mean confidence and rise in each low-confidence share, 0-1"
@@ -48,6 +54,20 @@ class JudgementRequest(BaseModel):
     def _empty_namespace_is_none(cls, value: object) -> object:
         # Argo substitutes an unset template arg as "", which means "any namespace".
         return None if value == "" else value
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _no_bool_time(cls, value: object) -> object:
+        if isinstance(value, bool):  # lax parsing reads `true` as the unix time 1
+            raise ValueError("must be RFC 3339 or unix seconds, not a boolean")
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _sane_time(cls, value: AwareDatetime | None) -> AwareDatetime | None:
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise ValueError(f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -104,10 +124,3 @@ class Judgement(BaseModel):
     baseline: str
     namespace: str | None = None
     window: Window | None = None
-
-
-class ErrorBody(BaseModel):
-    """Every non-200 answer: what went wrong and, for bad input, which field."""
-
-    detail: str | list[dict[str, object]]
-    field: str | None = None

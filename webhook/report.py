@@ -156,7 +156,11 @@ def render_report(evaluation: Evaluation) -> str:
 def hashes_seen(
     backend: MetricsBackend, agent: str, namespace: str | None, at: float, lookback: int
 ) -> list[dict[str, str]]:
-    """The pod-template hashes that reported requests for `agent` in the lookback, oldest first."""
+    """The pod-template hashes that reported requests for `agent` in the lookback, oldest first.
+
+    First samples are read at the subquery's 60 s steps, so two hashes that start in the same minute
+    tie; they are ordered by their last sample, then by namespace and hash, never by answer order.
+    """
     matchers = f'agent_name="{agent}"' + (f',namespace="{namespace}"' if namespace else "")
     keys = "rollouts_pod_template_hash, namespace"
     seen: dict[tuple[str, str], dict[str, float]] = {}
@@ -166,7 +170,9 @@ def hashes_seen(
             key = (s.labels.get("rollouts_pod_template_hash", ""), s.labels.get("namespace", ""))
             if key[0] and s.points and math.isfinite(s.points[0][1]):
                 seen.setdefault(key, {})[edge] = s.points[0][1]
-    rows = sorted(seen.items(), key=lambda kv: kv[1].get("first", 0.0))
+    rows = sorted(
+        seen.items(), key=lambda kv: (kv[1].get("first", 0.0), kv[1].get("last", 0.0), kv[0][1], kv[0][0])
+    )
     return [
         {
             "hash": h,
@@ -181,7 +187,10 @@ def hashes_seen(
 def render_index(agent: str, rows: list[dict[str, str]]) -> str:
     """The page listing an agent's hashes, each newer one linked against the one before it."""
     links = []
-    for previous, current in zip(rows, rows[1:], strict=False):
-        if previous["namespace"] == current["namespace"]:
+    latest: dict[str, dict[str, str]] = {}  # per namespace: hashes of other namespaces may start in between
+    for current in rows:
+        previous = latest.get(current["namespace"])
+        if previous is not None:
             links.append({"canary": current, "baseline": previous})
+        latest[current["namespace"]] = current
     return _templates.get_template("index.html").render(agent=agent, rows=rows, links=links)

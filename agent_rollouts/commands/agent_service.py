@@ -16,11 +16,12 @@ def run_agent(args: argparse.Namespace, env: Console) -> int:
 
     from agents.logs import configure_logging
     from agents.service import create_app
-    from agents.settings import Settings
+    from agents.settings import AgentSettings
+    from kernel.web import uvicorn_proxy_options
 
     try:
         flags = {"variant": args.variant, "seed": args.seed}  # a flag beats AGENT_VARIANT / AGENT_SEED
-        settings = Settings(**{name: value for name, value in flags.items() if value is not None})
+        settings = AgentSettings(**{name: value for name, value in flags.items() if value is not None})
         app = create_app(args.name, settings, CollectorRegistry(), settings.build_provider())
     except ValidationError as exc:
         env.error(
@@ -28,7 +29,8 @@ def run_agent(args: argparse.Namespace, env: Console) -> int:
         )
         return ExitStatus.ERROR
     configure_logging(env.stdout)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    proxies = uvicorn_proxy_options(settings.trusted_proxies)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, **proxies)
     return ExitStatus.SUCCESS
 
 

@@ -53,7 +53,7 @@ def run_judge(args: argparse.Namespace, env: Console) -> int:
     """Judge a canary from a terminal; the exit status is the verdict."""
     from pydantic import ValidationError
 
-    from webhook.app.core.config import Settings
+    from webhook.app.core.config import JudgeSettings
     from webhook.backends import create_backend
     from webhook.judge import InputError, JudgeConfig, judge
     from webhook.models import JudgementRequest
@@ -66,7 +66,7 @@ def run_judge(args: argparse.Namespace, env: Console) -> int:
         body["tolerances"] = dict(args.tolerance)
     try:
         request = JudgementRequest.model_validate(body)
-        url = args.prometheus_url or Settings().prometheus_url
+        url = args.prometheus_url or JudgeSettings().prometheus_url
         backend = create_backend("prometheus", url, timeout=args.timeout, cache_ttl=0)
     except ValidationError as exc:
         env.error(_describe_errors(exc))
@@ -91,7 +91,8 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
     import uvicorn
     from pydantic import ValidationError
 
-    from webhook.app.core.config import Settings
+    from kernel.web import uvicorn_proxy_options
+    from webhook.app.core.config import JudgeSettings
     from webhook.app.main import create_app
 
     overrides = {
@@ -100,8 +101,11 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
         "host": args.host,
         "port": args.port,
     }
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if args.token_file is not None:
+        given["token"] = None  # an explicit --token-file wins over AGENT_ROLLOUTS_TOKEN
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = JudgeSettings(**given)
         app = create_app(settings)
     except ValidationError as exc:
         env.error(_describe_errors(exc))
@@ -109,7 +113,8 @@ def run_serve(args: argparse.Namespace, env: Console) -> int:
     except (AgentRolloutsError, ValueError) as exc:  # no token, or an unknown backend
         env.error(str(exc))
         return ExitStatus.USAGE
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    proxies = uvicorn_proxy_options(settings.trusted_proxies)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False, **proxies)
     return ExitStatus.SUCCESS
 
 
@@ -143,7 +148,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     serve = subparsers.add_parser("serve", help="run the canary judge service for Argo Rollouts")
     serve.add_argument("--prometheus-url", default=None, help="env AGENT_ROLLOUTS_PROMETHEUS_URL")
     serve.add_argument(
-        "--token-file", default=None, help="env AGENT_ROLLOUTS_TOKEN_FILE (or AGENT_ROLLOUTS_TOKEN)"
+        "--token-file",
+        default=None,
+        help="env AGENT_ROLLOUTS_TOKEN_FILE (or AGENT_ROLLOUTS_TOKEN); given, it wins over both",
     )
     serve.add_argument("--host", default=None, help="env AGENT_ROLLOUTS_HOST (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="env AGENT_ROLLOUTS_PORT (default 8080)")

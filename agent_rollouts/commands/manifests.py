@@ -14,7 +14,7 @@ from kernel.toolpaths import CRD_DIR_VARIABLE
 
 def _render(args: argparse.Namespace, env: Console) -> int:
     """Render overlays to files under -o, or one environment's stack to stdout."""
-    from ci.render import render, render_stack
+    from ci.render import render_overlays, render_stack
 
     try:
         if args.output is None:
@@ -25,7 +25,7 @@ def _render(args: argparse.Namespace, env: Console) -> int:
                 return ExitStatus.ERROR
             env.stdout.write(stack)
             return ExitStatus.SUCCESS
-        written = render(Path(args.output), args.env)
+        written = render_overlays(Path(args.output), args.env)
     except AgentRolloutsError as exc:
         env.error(f"render: {exc}")
         return ExitStatus.ERROR

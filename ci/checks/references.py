@@ -8,7 +8,7 @@ from kernel.catalog import namespace
 
 CHECK = "references"
 CANARY_WEIGHTS = [10, 25, 50, 100]
-DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
 POD_TEMPLATE_KINDS = {"Rollout", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
 

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from agents.providers import LLMProvider
 from agents.providers.local import LocalProvider
 from agents.service import create_app
-from agents.settings import Settings
+from agents.settings import AgentSettings
 from tools.procs import free_port
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient]]
@@ -34,7 +34,7 @@ def make_client(registry: CollectorRegistry) -> ClientFactory:
     def factory(
         agent: str = "knowledge-qna", provider: LLMProvider | None = None, **settings: Any
     ) -> Iterator[TestClient]:
-        config = Settings(jwt_secret=SECRET, **settings)
+        config = AgentSettings(jwt_secret=SECRET, **settings)
         app = create_app(agent, config, registry, provider or LocalProvider("baseline", seed=1))
         with TestClient(app, raise_server_exceptions=False) as client:
             yield client

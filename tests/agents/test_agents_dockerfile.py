@@ -1,7 +1,6 @@
 """The agent image's Dockerfile, checked statically (no Docker daemon runs here)."""
 
 import re
-import tomllib
 from pathlib import Path
 
 from import_graph import agent_command_packages
@@ -27,7 +26,7 @@ def test_runtime_stage_runs_as_a_numeric_non_root_user(repo_root: Path) -> None:
 
 def test_healthcheck_probes_the_liveness_endpoint(repo_root: Path) -> None:
     checks = [arg for op, arg in instructions(repo_root) if op == "HEALTHCHECK"]
-    assert len(checks) == 1 and "/health'" in checks[0] and "8080" in checks[0]
+    assert len(checks) == 1 and "/healthz'" in checks[0] and "8080" in checks[0]
     assert ("EXPOSE", "8080") in instructions(repo_root)
 
 

@@ -6,11 +6,11 @@ from prometheus_client import CollectorRegistry
 
 from agents.providers.local import LocalProvider
 from agents.service import create_app
-from agents.settings import Settings
+from agents.settings import AgentSettings
 
 
 def test_ready_only_between_start_up_and_shutdown() -> None:
-    app = create_app("code-analysis", Settings(jwt_secret=SECRET), CollectorRegistry(), LocalProvider())
+    app = create_app("code-analysis", AgentSettings(jwt_secret=SECRET), CollectorRegistry(), LocalProvider())
     not_started = TestClient(app)  # without `with`, the lifespan has not run
     assert not_started.get("/ready").status_code == 503
     assert not_started.get("/health").json() == {"status": "ok"}

@@ -79,6 +79,7 @@ def test_failures_log_the_exception_type_and_reason_but_answer_without_a_stack_t
     assert response.json() == {
         "error": "provider_error",
         "detail": "LLM provider failed: local-sim: simulated upstream failure (HTTP 503)",
+        "field": None,
     }
     assert "Traceback" not in response.text
     failure = next(line for line in lines(json_logs) if line["level"] == "ERROR")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ci.render import RenderError, kustomize_build, overlays, render, render_stack
+from ci.render import RenderError, kustomize_build, overlays, render_overlays, render_stack
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "good"
@@ -21,7 +21,7 @@ def test_overlays_are_discovered_per_environment() -> None:
 
 
 def test_render_writes_one_file_per_overlay(tmp_path: Path) -> None:
-    written = render(tmp_path, root=GOOD)
+    written = render_overlays(tmp_path, root=GOOD)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "dev/demo-agent.yaml",
         "prod/demo-agent.yaml",

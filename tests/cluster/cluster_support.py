@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from kernel.contract import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS
 from tools.control_plane import State, kubectl
-from tools.traffic import CONFIDENCE_BUCKETS, COST_BUCKETS, DURATION_BUCKETS, Arm, beta
+from tools.traffic import Behaviour, beta
 
 AGENT = "data-standardization"
 ROLLOUT = f"{AGENT}-agent"
-HEALTHY = Arm("unused", rate=300.0, failure_rate=0.001)
-REGRESSED = Arm("unused", rate=300.0, failure_rate=0.001, confidence=beta(2, 5))
+RATE = 300.0  # requests per second: the e2e compresses a release into minutes
+HEALTHY = Behaviour(failure_rate=0.001)
+REGRESSED = Behaviour(failure_rate=0.001, confidence=beta(2, 5))
 
 
 def digest(release: int) -> str:
@@ -31,7 +33,7 @@ class Traffic:
     """Pods of each (namespace, hash), emitting the metric contract at a steady request rate."""
 
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    arms: dict[tuple[str, str], Arm] = field(default_factory=dict)
+    arms: dict[tuple[str, str], Behaviour] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -46,7 +48,7 @@ class Traffic:
         )
         self.rng = random.Random(1)
 
-    def add(self, namespace: str, pod_hash: str, arm: Arm) -> None:
+    def add(self, namespace: str, pod_hash: str, arm: Behaviour) -> None:
         """Start a hash's traffic; its series exist at zero first, as the agents' do."""
         labels = (AGENT, namespace, f"{ROLLOUT}-{pod_hash}-0", pod_hash)
         with self.lock:
@@ -60,7 +62,7 @@ class Traffic:
         with self.lock:
             for (namespace, pod_hash), arm in self.arms.items():
                 labels = (AGENT, namespace, f"{ROLLOUT}-{pod_hash}-0", pod_hash)
-                expected = arm.rate * seconds
+                expected = RATE * seconds
                 for _ in range(int(expected) + (self.rng.random() < expected % 1)):
                     failed = self.rng.random() < arm.failure_rate
                     self.requests.labels(*labels, "failure" if failed else "success").inc()

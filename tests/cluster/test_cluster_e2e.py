@@ -43,7 +43,7 @@ from kernel.toolpaths import REPO_ROOT
 from tools.control_plane import State, cluster_binary, kubectl, stop_all, up
 from tools.local_prometheus import ScrapeTarget, run_prometheus
 from tools.procs import LOOPBACK, free_port, spawn
-from tools.traffic import Arm
+from tools.traffic import Behaviour
 
 # Building the first release and walking two canaries takes minutes, not the default 300 s.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -200,7 +200,9 @@ def deploy_first(stack: Stack, overlay: Path, namespace: str, traffic: Traffic) 
     return stable
 
 
-def release(stack: Stack, overlay: Path, number: int, namespace: str, traffic: Traffic, arm: Arm) -> str:
+def release(
+    stack: Stack, overlay: Path, number: int, namespace: str, traffic: Traffic, arm: Behaviour
+) -> str:
     """Apply release `number` and start its canary's traffic; returns the canary hash."""
     stable = rollout(stack, namespace)["status"]["stableRS"]
     apply(stack, release_manifests(stack, overlay, number))

@@ -25,7 +25,7 @@ from kernel.catalog import AGENTS, ENVIRONMENTS, namespace
 from kernel.toolpaths import REPO_ROOT
 from tools.local_prometheus import backfill, run_prometheus
 from tools.procs import LOOPBACK, free_port, spawn
-from tools.traffic import Arm, beta, lognormal, mixture, openmetrics, render
+from tools.traffic import Behaviour, TrafficArm, beta, lognormal, mixture, openmetrics, openmetrics_document
 
 AGENT = "code-analysis"
 ENV = "dev"
@@ -33,19 +33,25 @@ STABLE = "5table0001"
 HEALTHY_FAILURE_RATE = 0.002  # below the error-rate template's 1 % bound, on both sides
 # Scenario -> canary arm. The stable gets twice the canary's traffic over three pods.
 CANARIES = {
-    "no-change": Arm("nochange01", 3.0, failure_rate=HEALTHY_FAILURE_RATE),
-    "confidence-drop": Arm("confdrop01", 3.0, failure_rate=HEALTHY_FAILURE_RATE, confidence=beta(5, 3)),
-    "cost-increase": Arm("costup0001", 3.0, failure_rate=HEALTHY_FAILURE_RATE, cost=lognormal(0.003, 0.5)),
-    "error-increase": Arm("errorup001", 3.0, failure_rate=0.06),
-    "latency-tail": Arm(
+    "no-change": TrafficArm("nochange01", 3.0, Behaviour(failure_rate=HEALTHY_FAILURE_RATE)),
+    "confidence-drop": TrafficArm(
+        "confdrop01", 3.0, Behaviour(failure_rate=HEALTHY_FAILURE_RATE, confidence=beta(5, 3))
+    ),
+    "cost-increase": TrafficArm(
+        "costup0001", 3.0, Behaviour(failure_rate=HEALTHY_FAILURE_RATE, cost=lognormal(0.003, 0.5))
+    ),
+    "error-increase": TrafficArm("errorup001", 3.0, Behaviour(failure_rate=0.06)),
+    "latency-tail": TrafficArm(
         "latency001",
         3.0,
-        failure_rate=HEALTHY_FAILURE_RATE,
-        duration=mixture((0.85, lognormal(0.3, 0.4)), (0.15, lognormal(1.2, 0.4))),
+        Behaviour(
+            failure_rate=HEALTHY_FAILURE_RATE,
+            duration=mixture((0.85, lognormal(0.3, 0.4)), (0.15, lognormal(1.2, 0.4))),
+        ),
     ),
-    "low-traffic": Arm("lowtraff01", 0.01, failure_rate=HEALTHY_FAILURE_RATE),
+    "low-traffic": TrafficArm("lowtraff01", 0.01, Behaviour(failure_rate=HEALTHY_FAILURE_RATE)),
 }
-STABLE_ARM = Arm(STABLE, 6.0, pods=3, failure_rate=HEALTHY_FAILURE_RATE)
+STABLE_ARM = TrafficArm(STABLE, 6.0, Behaviour(failure_rate=HEALTHY_FAILURE_RATE), pods=3)
 DURATION = 1800  # seconds of traffic
 FUTURE = 600  # of which this many lie after the test's start
 TOKEN = "conformance-token-0123456789"
@@ -98,7 +104,7 @@ def stack(
     # are invisible until then, and a slow machine still finds a full 5m window.
     end = math.floor(time.time() / 15) * 15 + FUTURE
     arms = [*CANARIES.values(), STABLE_ARM]
-    text = render(
+    text = openmetrics_document(
         [openmetrics(AGENT, arms, start=end - DURATION, duration=DURATION, namespace=namespace(ENV))]
     )
     backfill(text, workdir / "data", workdir)

@@ -87,13 +87,14 @@ def test_concurrent_releases_of_one_agent_end_on_one_of_them(remote: Path) -> No
     assert str(final) == landed[0]  # the pin is the newest commit's image
 
 
-def _release_process(remote: Path, image: str) -> subprocess.Popen[bytes]:
+def _release_process(remote: Path, image: str, tmpdir: Path | None = None) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "agent_rollouts", "release", "--repo", str(remote), "--env", "prod"]
     return subprocess.Popen(
         [*argv, "--agent", "code-analysis", "--image", image],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its own process group: the kill takes git and the hook with it
+        env={**os.environ, "TMPDIR": str(tmpdir)} if tmpdir else None,
     )
 
 
@@ -226,3 +227,26 @@ def test_a_release_overtaken_every_time_gives_up_with_one_clear_error(
         )
     assert head(remote) == landed[-1]  # only the other writer's commits landed
     assert image not in trailers(remote, "Image")
+
+
+@pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_release_leaves_no_clone_after_the_next_run(remote: Path, tmp_path: Path, kill: int) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    marker = tmp_path / "receiving"
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ntouch '{marker}'\nsleep 30\n")
+    hook.chmod(0o755)
+    proc = _release_process(remote, f"{image_repository('code-analysis')}@{digest('killed')}", tmpdir)
+    deadline = time.monotonic() + 60
+    while not marker.exists():  # cloned, validated, committed: blocked in the push
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, kill)
+    proc.wait()
+    leftovers = [p for p in tmpdir.rglob("*") if p.is_dir() and (p / ".git").is_dir()]
+    assert leftovers, "the killed release had no chance to clean up: the premise of this test"
+    hook.unlink()
+    after = _release_process(remote, f"{image_repository('code-analysis')}@{digest('after')}", tmpdir)
+    assert after.wait(timeout=120) == 0
+    assert [p for p in tmpdir.rglob("*") if p.is_dir() and (p / ".git").is_dir()] == []

@@ -35,6 +35,10 @@ def test_parse_round_trips(text: str, expected: ImageRef) -> None:
         (f"{REPO}:-bad@{DIGEST}", "tag"),
         (REPO, "neither a tag nor a digest"),
         ("", "repository"),
+        # `$` matches before a final newline; every part must match whole.
+        (f"{REPO}@{DIGEST}\n", "digest"),
+        (f"{REPO}:v1\n", "tag"),
+        (f"{REPO}\n:v1", "repository"),
     ],
 )
 def test_malformed_references_name_the_faulty_part(text: str, names: str) -> None:

@@ -16,6 +16,7 @@ from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
 from gitops.generate import Platform
+from gitops.git import Checkout
 from gitops.writer import Options, bootstrap
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 from tools.procs import LOOPBACK, free_port
@@ -202,6 +203,11 @@ def test_dry_run_prints_the_diff_and_pushes_nothing(remote: Path) -> None:
         (("--env", "dev", "--agent", "code-analysis", "--image", f"{image_repository('knowledge-qna')}:v1"), ExitStatus.ERROR, "--image"),
         (("--env", "qa", "--agent", "code-analysis", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--env"),
         (("--env", "dev", "--agent", "chatbot", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--agent"),
+        # A trailing newline would render `image: |` and split the commit trailers, prod included.
+        (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}@{digest('nl')}\n"), ExitStatus.ERROR, "--image"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1\n"), ExitStatus.ERROR, "--image"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1", "--branch", "main\n"), ExitStatus.ERROR, "--branch"),
+        (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1", "--branch=-main"), ExitStatus.ERROR, "--branch"),
     ],
 )  # fmt: skip
 def test_bad_releases_are_refused_with_one_line(
@@ -355,3 +361,35 @@ def test_a_broken_pin_file_is_a_one_line_error_naming_it(
     assert code == ExitStatus.ERROR
     assert message in error_line(err)
     assert head(remote) == before
+
+
+def test_a_branch_named_like_a_git_option_runs_nothing(remote: Path, tmp_path: Path) -> None:
+    """`--branch=--upload-pack=SCRIPT` used to reach `git fetch` as an option and run SCRIPT."""
+    marker = tmp_path / "script-ran"
+    script = tmp_path / "script.sh"
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+    script.chmod(0o755)
+    branch = f"--upload-pack={script}"
+    # The branch exists on the remote, so the writer would fetch it.
+    git_out(remote, "update-ref", f"refs/heads/{branch}", "main")
+    code, _, err = run("release", "--repo", str(remote), f"--branch={branch}", "--env", "dev",
+                       "--agent", "code-analysis", "--image", f"{REPO}:v1")  # fmt: skip
+    assert code == ExitStatus.ERROR and "--branch" in error_line(err)
+    assert not marker.exists()
+
+
+def test_git_gets_user_values_after_a_double_dash(remote: Path, tmp_path: Path) -> None:
+    """Below the name check, git itself never reads a branch as an option: `--` comes first."""
+    marker = tmp_path / "script-ran"
+    script = tmp_path / "script.sh"
+    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+    script.chmod(0o755)
+    branch = f"--upload-pack={script}"
+    git_out(remote, "update-ref", f"refs/heads/{branch}", "main")
+    checkout = Checkout(tmp_path / "clone", str(remote), branch)
+    checkout.path.mkdir()
+    git_out(checkout.path, "init", "--quiet")
+    git_out(checkout.path, "remote", "add", "origin", str(remote))
+    checkout.refresh()  # fetches the oddly named branch as a ref
+    assert not marker.exists()
+    assert checkout.head() == head(remote)

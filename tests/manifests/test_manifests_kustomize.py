@@ -50,8 +50,8 @@ def test_a_patch_on_one_container_merges_into_it(tmp_path: Path) -> None:
     )
     container = agent_container(build(user).docs)
     assert container["image"] == "ghcr.io/agent-rollouts/code-analysis"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     env = {item["name"] for item in container["env"]}
     assert {"AGENT_RATE_LIMIT_RPS", "AGENT_NAME", "AGENT_LLM_API_KEY", "AGENT_JWT_SECRET_FILE"} <= env

@@ -37,15 +37,15 @@ def test_every_pod_runs_restricted(rendered: dict[str, Rendered]) -> None:
             assert context["capabilities"] == {"drop": ["ALL"]}, where
             assert context["seccompProfile"] == {"type": "RuntimeDefault"}, where
             assert set(container["resources"]) == {"requests", "limits"}, where
-            assert container["readinessProbe"]["httpGet"]["path"] in {"/ready", "/readyz"}, where
-            assert container["livenessProbe"]["httpGet"]["path"] in {"/health", "/healthz"}, where
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", where
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", where
 
 
 def test_agent_pods_probe_health_and_ready(rendered: dict[str, Rendered]) -> None:
     pod = rendered["prod/knowledge-qna"].one("Rollout")["spec"]["template"]["spec"]
     (agent,) = pod["containers"]
-    assert agent["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
-    assert agent["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert agent["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert agent["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
 
 
 def test_secrets_come_only_from_secret_refs_or_mounted_files(rendered: dict[str, Rendered]) -> None:

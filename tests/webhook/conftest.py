@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from webhook_support import DURATION, SCENARIOS, STEP
+from webhook_support import DURATION, HASH_ORDER, HASH_ORDER_AGENT, SCENARIOS, STEP
 
 from tools.local_prometheus import backfill, run_prometheus
-from tools.traffic import openmetrics, render
+from tools.traffic import openmetrics, openmetrics_document
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,19 @@ def backfilled(
     workdir = tmp_path_factory.mktemp("prometheus")
     end = math.floor((time.time() - 3 * 3600) / 60) * 60
     start = end - DURATION
-    text = render(
-        openmetrics(agent, arms, start=start, duration=DURATION, step=STEP)
-        for agent, arms in SCENARIOS.items()
-    )
+    text = openmetrics_document(
+        [
+            *(
+                openmetrics(agent, arms, start=start, duration=DURATION, step=STEP)
+                for agent, arms in SCENARIOS.items()
+            ),
+            *(
+                openmetrics(HASH_ORDER_AGENT, [arm], start=start + offset, duration=DURATION - offset,
+                            step=STEP, namespace=namespace)
+                for arm, namespace, offset in HASH_ORDER
+            ),
+        ]
+    )  # fmt: skip
     backfill(text, workdir / "data", workdir)
     with run_prometheus(workdir, data_dir=workdir / "data") as url:
         yield Backfilled(url, start, end, workdir)

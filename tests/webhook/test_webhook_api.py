@@ -8,6 +8,7 @@ from conftest import Backfilled
 from fastapi.testclient import TestClient
 from webhook_support import BASELINE, CANARY, TOKEN, body, client, settings
 
+from kernel.secrets import SecretMissing
 from webhook.app.main import create_app
 
 URL = "/api/v1/judgements"
@@ -45,7 +46,7 @@ def test_token_from_file(backfilled: Backfilled, tmp_path: Path) -> None:
 
 
 def test_no_token_configured_refuses_to_start(backfilled: Backfilled) -> None:
-    with pytest.raises(ValueError, match="AGENT_ROLLOUTS_TOKEN"):
+    with pytest.raises(SecretMissing, match="AGENT_ROLLOUTS_TOKEN"):
         create_app(settings(backfilled.url, token=None))
 
 
@@ -63,6 +64,16 @@ def test_no_token_configured_refuses_to_start(backfilled: Backfilled) -> None:
         ({"end": "yesterday"}, "end"),
         ({"end": "2026-01-01T00:00:00"}, "end"),  # no time zone
         ({"surprise": 1}, "surprise"),
+        # Strict numbers and sane times: each of these used to be accepted.
+        ({"tolerances": {"errors": True}}, "tolerances.errors"),
+        ({"tolerances": {"cost": "0.5"}}, "tolerances.cost"),
+        ({"end": "1306-01-01T00:00:00Z"}, "end"),
+        ({"start": -20_000_000_000}, "start"),
+        ({"end": "2200-01-01T00:00:00Z"}, "end"),
+        ({"end": True}, "end"),
+        # Full-match label patterns: a trailing newline is no label value.
+        ({"agent": "no-change\n"}, "agent"),
+        ({"namespace": "agents-dev\n"}, "namespace"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(
@@ -147,3 +158,15 @@ def test_openapi_documents_the_contract(backfilled: Backfilled) -> None:
     operation = schema["paths"]["/api/v1/judgements"]["post"]
     assert {"200", "401", "413", "422", "429", "503"} <= set(operation["responses"])
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_integer_tolerances_are_numbers_too(backfilled: Backfilled) -> None:
+    with client(backfilled.url) as api:
+        response = api.post(URL, json=body("no-change", backfilled.end, tolerances={"cost": 1}))
+    assert response.status_code == 200, response.text
+
+
+def test_the_schema_documents_every_error_status(backfilled: Backfilled) -> None:
+    with client(backfilled.url) as api:
+        documented = api.get("/openapi.json").json()["paths"]["/api/v1/judgements"]["post"]["responses"]
+    assert {"200", "400", "401", "413", "422", "429", "503"} <= set(documented)

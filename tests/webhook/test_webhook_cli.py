@@ -103,7 +103,11 @@ def test_serve_answers_argo_over_http(backfilled: Backfilled, tmp_path: Path) ->
         str(port),
     ]
     # The Prometheus URL comes from the environment, the way a Deployment would set it.
-    env = {"AGENT_ROLLOUTS_PROMETHEUS_URL": backfilled.url, "AGENT_ROLLOUTS_TOKEN": ""}
+    # An explicit --token-file wins over a token in the environment (which used to win silently).
+    env = {
+        "AGENT_ROLLOUTS_PROMETHEUS_URL": backfilled.url,
+        "AGENT_ROLLOUTS_TOKEN": "env-token-that-must-lose",
+    }
     with spawn(argv, log=tmp_path / "serve.log", ready_url=f"{base}/healthz", env={**os.environ, **env}):
         headers = {"Authorization": f"Bearer {TOKEN}"}
         response = requests.post(
@@ -118,6 +122,11 @@ def test_serve_answers_argo_over_http(backfilled: Backfilled, tmp_path: Path) ->
         assert response.json()["report_url"].startswith(f"{base}/reports?")
         assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
         assert requests.post(f"{base}/api/v1/judgements", json={}, timeout=5).status_code == 401
+        overridden = {"Authorization": f"Bearer {env['AGENT_ROLLOUTS_TOKEN']}"}
+        assert (
+            requests.post(f"{base}/api/v1/judgements", json={}, headers=overridden, timeout=5).status_code
+            == 401
+        )
 
 
 def test_serve_without_token_exits_2(backfilled: Backfilled, monkeypatch: pytest.MonkeyPatch) -> None:

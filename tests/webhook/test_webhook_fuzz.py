@@ -3,7 +3,12 @@
 import schemathesis
 from conftest import Backfilled
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from webhook_support import TOKEN
 from webhook_support import settings as app_settings
 
@@ -13,7 +18,11 @@ EXAMPLES_PER_OPERATION = 30
 
 
 def test_api_holds_to_its_schema(backfilled: Backfilled) -> None:
-    app = create_app(app_settings(backfilled.url, rate_limit_per_minute=100_000))
+    app = create_app(
+        app_settings(
+            backfilled.url, rate_limit_per_minute=100_000, unauthenticated_rate_limit_per_minute=100_000
+        )
+    )
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/api/v1/judgements", "/reports", "/readyz"}
@@ -29,7 +38,12 @@ def test_api_holds_to_its_schema(backfilled: Backfilled) -> None:
         def call(case: schemathesis.Case) -> None:
             case.call_and_validate(
                 headers={"Authorization": f"Bearer {TOKEN}"},
-                checks=[not_a_server_error, response_schema_conformance],
+                checks=[
+                    not_a_server_error,
+                    response_schema_conformance,
+                    status_code_conformance,
+                    content_type_conformance,
+                ],
             )
 
         call()

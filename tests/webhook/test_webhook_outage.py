@@ -13,7 +13,7 @@ from webhook_support import SCENARIOS, body, client
 
 from tools.local_prometheus import backfill, scrape_config
 from tools.procs import LOOPBACK, free_port, spawn
-from tools.traffic import openmetrics, render
+from tools.traffic import openmetrics, openmetrics_document
 
 DURATION = 600
 
@@ -42,7 +42,9 @@ def test_prometheus_outage_is_503_then_recovers(tmp_path: Path, require_tool: Ca
     prometheus = require_tool("prometheus")
     end = math.floor((time.time() - 3 * 3600) / 60) * 60
     backfill(
-        render([openmetrics("no-change", SCENARIOS["no-change"], start=end - DURATION, duration=DURATION)]),
+        openmetrics_document(
+            [openmetrics("no-change", SCENARIOS["no-change"], start=end - DURATION, duration=DURATION)]
+        ),
         tmp_path / "data",
         tmp_path,
     )

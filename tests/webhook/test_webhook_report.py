@@ -5,7 +5,11 @@ from pathlib import Path
 
 from browser_support import screenshot
 from conftest import Backfilled
-from webhook_support import BASELINE, CANARY, client
+from webhook_support import BASELINE, CANARY, HASH_ORDER, HASH_ORDER_AGENT, client
+
+from webhook.app.api.routes.reports import INDEX_LOOKBACK_SECONDS
+from webhook.backends import PrometheusBackend, Series
+from webhook.report import hashes_seen, render_index
 
 
 def report_path(backfilled: Backfilled, agent: str) -> str:
@@ -52,8 +56,38 @@ def test_index_lists_the_agents_hashes(backfilled: Backfilled) -> None:
         page = api.get("/reports?agent=no-change")
     assert page.status_code == 200
     assert CANARY in page.text and BASELINE in page.text
-    # The newer hash (the canary) links to a report against the older one.
+    # Both start in the same second: tied, they are ordered by name, so the link is always the same one.
     assert f"canary={CANARY}&amp;baseline={BASELINE}" in page.text
+
+
+class ReversedAnswers(PrometheusBackend):
+    """Real Prometheus answers with their series in the opposite order (PromQL promises no order)."""
+
+    def query(self, promql: str, at: float, *, deadline: float | None = None) -> list[Series]:
+        return super().query(promql, at, deadline=deadline)[::-1]
+
+
+def test_index_order_does_not_depend_on_the_answer_order(backfilled: Backfilled) -> None:
+    at = backfilled.end + 60
+    for agent in ("no-change", HASH_ORDER_AGENT):
+        as_answered = hashes_seen(PrometheusBackend(backfilled.url), agent, None, at, INDEX_LOOKBACK_SECONDS)
+        reversed_ = hashes_seen(ReversedAnswers(backfilled.url), agent, None, at, INDEX_LOOKBACK_SECONDS)
+        assert len(as_answered) >= 2 and as_answered == reversed_
+
+
+def test_index_orders_by_first_sample_and_links_within_a_namespace(backfilled: Backfilled) -> None:
+    rows = hashes_seen(
+        PrometheusBackend(backfilled.url), HASH_ORDER_AGENT, None, backfilled.end + 60, INDEX_LOOKBACK_SECONDS
+    )
+    assert [row["hash"] for row in rows] == [arm.pod_hash for arm, _, _ in HASH_ORDER]  # by age, not name
+    (oldest, _, _), (other_namespace, _, _), (newest, _, _) = HASH_ORDER
+    page = render_index(HASH_ORDER_AGENT, rows)
+    # The newest dev hash links to the previous dev hash, skipping the prod hash that started in between.
+    assert f"canary={newest.pod_hash}&amp;baseline={oldest.pod_hash}" in page
+    assert (
+        f"baseline={other_namespace.pod_hash}" not in page
+        and f"canary={other_namespace.pod_hash}" not in page
+    )
 
 
 def test_report_screenshot_has_charts(

@@ -46,7 +46,9 @@ def test_response_carries_the_evidence(backfilled: Backfilled) -> None:
     assert errors["canary"] > errors["baseline"]
     assert errors["interval"][0] <= errors["effect"] <= errors["interval"][1]
     assert (
-        errors["samples"]["canary"] > 1000 and errors["samples"]["baseline"] > 2 * errors["samples"]["canary"]
+        # the baseline has twice the canary's traffic on average
+        errors["samples"]["canary"] > 1000
+        and errors["samples"]["baseline"] > 1.5 * errors["samples"]["canary"]
     )
     assert all(CANARY in q or BASELINE in q for q in errors["promql"])
     assert "agent_requests_total" in errors["promql"][0]

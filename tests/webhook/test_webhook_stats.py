@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools.traffic import CONFIDENCE_BUCKETS, Sampler, beta, mixture
+from kernel.contract import CONFIDENCE_BUCKETS
+from tools.traffic import Sampler, beta, mixture
 from webhook.backends import Series
 from webhook.stats.checks import ArmCounts, CheckOutcome, Levels, confidence, evaluate_check
 from webhook.stats.counters import corrected, first_timestamp, increase

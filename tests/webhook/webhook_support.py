@@ -2,8 +2,8 @@
 
 from fastapi.testclient import TestClient
 
-from tools.traffic import Arm, beta, lognormal, mixture
-from webhook.app.core.config import Settings
+from tools.traffic import Behaviour, TrafficArm, beta, lognormal, mixture
+from webhook.app.core.config import JudgeSettings
 from webhook.app.main import create_app
 
 CANARY = "c0ffee1"
@@ -12,19 +12,19 @@ TOKEN = "test-token-0123456789"
 DURATION = 1800
 STEP = 15
 
-BASE = Arm(BASELINE, 6.0, pods=3)
+BASE = TrafficArm(BASELINE, 6.0, pods=3)
 
 
-def canary(**changes: object) -> Arm:
-    return Arm(CANARY, 3.0, **changes)  # type: ignore[arg-type]
+def canary(restart_at: float | None = None, **changes: object) -> TrafficArm:
+    return TrafficArm(CANARY, 3.0, Behaviour(**changes), restart_at=restart_at)  # type: ignore[arg-type]
 
 
 # Agent name -> arms. Each name is one scenario; the canary gets a third of the traffic.
-SCENARIOS: dict[str, list[Arm]] = {
-    "no-change": [canary(restart_at=0.5), Arm(BASELINE, 6.0, pods=3, restart_at=0.3)],
+SCENARIOS: dict[str, list[TrafficArm]] = {
+    "no-change": [canary(restart_at=0.5), TrafficArm(BASELINE, 6.0, pods=3, restart_at=0.3)],
     "confidence-shift": [canary(confidence=beta(5, 3)), BASE],
-    # Same mean confidence (about 0.79 vs 0.80) but 30 % of answers collapse to low confidence.
-    "bimodal-collapse": [canary(confidence=mixture((0.7, beta(40, 2)), (0.3, beta(4, 6)))), BASE],
+    # The same mean confidence as the healthy build (0.857) but 15 % of answers collapse to low confidence.
+    "bimodal-collapse": [canary(confidence=mixture((0.85, beta(30, 2)), (0.15, beta(4, 6)))), BASE],
     "cost-increase": [canary(cost=lognormal(0.003, 0.5)), BASE],
     "error-increase": [canary(failure_rate=0.06), BASE],
     "latency-tail": [
@@ -33,19 +33,28 @@ SCENARIOS: dict[str, list[Arm]] = {
     ],
     "improvement": [
         canary(
-            confidence=beta(9, 1.5),
+            confidence=beta(24, 2),
             cost=lognormal(0.0015, 0.5),
-            failure_rate=0.005,
+            failure_rate=0.002,
             duration=lognormal(0.25, 0.4),
         ),
         BASE,
     ],
-    "low-traffic": [Arm(CANARY, 0.01), BASE],
+    "low-traffic": [TrafficArm(CANARY, 0.01), BASE],
 }
 
+# Hashes that start minutes apart, named against their age, in two namespaces: the index must
+# order them by time and link each to the one before it in its own namespace.
+HASH_ORDER_AGENT = "hash-order"
+HASH_ORDER = [
+    (TrafficArm("ffff0001", 1.0), "agents-dev", 0),
+    (TrafficArm("eeee0002", 1.0), "agents-prod", 120),
+    (TrafficArm("0000aaa3", 1.0), "agents-dev", 240),
+]
 
-def settings(url: str, **overrides: object) -> Settings:
-    return Settings(**{"prometheus_url": url, "token": TOKEN, **overrides})  # type: ignore[arg-type]
+
+def settings(url: str, **overrides: object) -> JudgeSettings:
+    return JudgeSettings(**{"prometheus_url": url, "token": TOKEN, **overrides})  # type: ignore[arg-type]
 
 
 def client(url: str, **overrides: object) -> TestClient:

@@ -47,7 +47,7 @@ def run(
     """Rehearse each canary release, release the ones that pass, and write the report."""
     from ci.render import kustomize_build
     from tools.demo.plan import PlanError, read_plan
-    from tools.demo.report import render_report, write_report
+    from tools.demo.rehearsal_report import render_report, write_report
     from tools.demo.runner import DemoOptions, rehearse
 
     overlay = REPO_ROOT / "rollouts" / "envs" / env / agent

@@ -10,7 +10,7 @@ import yaml
 
 # Argo Rollouts names ReplicaSets by a pod-template hash spelled in this alphabet (no vowels).
 _HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?\Z")
 _ARG_REFERENCE = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 

@@ -24,8 +24,8 @@ from tools.demo.plan import (
     pod_template_hash,
     rollout_fields,
 )
-from tools.demo.report import Marker, ReleaseSection, collect
-from tools.demo.traffic import TrafficSplitter
+from tools.demo.rehearsal_report import Marker, ReleaseSection, collect
+from tools.demo.splitter import TrafficSplitter
 from tools.local_prometheus import ScrapeTarget, run_prometheus
 from tools.procs import LOOPBACK, free_port, spawn
 
@@ -67,7 +67,7 @@ class Event:
 
 
 @dataclass
-class Outcome:
+class ReleaseOutcome:
     release: Release
     status: str  # promoted | aborted | paused
     reason: str
@@ -88,7 +88,7 @@ class Outcome:
         }
 
 
-class Progress:
+class RehearsalLog:
     """Live progress on the terminal: one line per event, elapsed time first."""
 
     def __init__(self, out: TextIO) -> None:
@@ -122,7 +122,7 @@ class Walk:
         context: RunContext,
         release: Release,
         traffic: TrafficSplitter,
-        progress: Progress,
+        progress: RehearsalLog,
         time_scale: float,
     ) -> None:
         self.plan, self.context, self.release = plan, context, release
@@ -167,7 +167,7 @@ class Walk:
             self.finished.wait(min(5.0, max(0.0, deadline - time.monotonic())))
             self.progress.emit("traffic", "  " + _traffic_line(self.traffic, self.release.url))
 
-    def execute(self) -> Outcome:
+    def execute(self) -> ReleaseOutcome:
         started = time.time()
         thread = threading.Thread(target=self._background, daemon=True)
         outcome = self._steps(started, thread)
@@ -180,12 +180,12 @@ class Walk:
         outcome.ended = time.time()
         return outcome
 
-    def _abort(self, started: float, step: int, reason: str) -> Outcome:
+    def _abort(self, started: float, step: int, reason: str) -> ReleaseOutcome:
         self.traffic.route(None, 0)  # `kubectl argo rollouts abort`: all traffic back to stable
         self.progress.emit("decision", f"ABORTED: {reason.rstrip('.')}; traffic returned to stable", "Failed")
-        return Outcome(self.release, "aborted", reason, started, 0.0, step)
+        return ReleaseOutcome(self.release, "aborted", reason, started, 0.0, step)
 
-    def _steps(self, started: float, background: threading.Thread) -> Outcome:
+    def _steps(self, started: float, background: threading.Thread) -> ReleaseOutcome:
         total = len(self.plan.steps)
         for index, step in enumerate(self.plan.steps):
             if (
@@ -210,14 +210,14 @@ class Walk:
                 reason = f"{result.message().rstrip('.')}; paused until a person promotes or aborts"
                 self.progress.emit("decision", f"PAUSED: {reason}", "Inconclusive")
                 self.traffic.route(None, 0)
-                return Outcome(self.release, "paused", reason, started, 0.0, index)
+                return ReleaseOutcome(self.release, "paused", reason, started, 0.0, index)
         failed = self._background_failed()
         if failed:
             return self._abort(started, total, f"background analysis {failed.message()}")
         self.progress.emit(
             "decision", "PROMOTED: every gate passed; the canary is the new stable", "Successful"
         )
-        return Outcome(self.release, "promoted", "every analysis gate passed", started, 0.0, total)
+        return ReleaseOutcome(self.release, "promoted", "every analysis gate passed", started, 0.0, total)
 
     def _do(self, step: Step, index: int) -> RunResult | None:
         if step.kind == "setWeight":
@@ -266,9 +266,9 @@ def prepare_workdir(workdir: Path) -> None:
 class Rehearsal:
     """What a rehearsal leaves behind for the summary and the report."""
 
-    progress: Progress
+    progress: RehearsalLog
     environments_repo: Path
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[ReleaseOutcome] = field(default_factory=list)
     endpoints: list[str] = field(default_factory=list)  # every server it started, all stopped by now
     sections: list[ReleaseSection] = field(default_factory=list)
 
@@ -281,7 +281,7 @@ def rehearse(options: DemoOptions, plan: RolloutPlan, out: TextIO) -> Rehearsal:
 
     workdir = options.workdir
     prepare_workdir(workdir)
-    progress = Progress(out)
+    progress = RehearsalLog(out)
     jwt_secret = secrets.token_urlsafe(32)
     judge_token = secrets.token_urlsafe(32)
     token_file = workdir / "judge-token"
@@ -417,7 +417,7 @@ def local_overrides(plan: RolloutPlan, judge_url: str, prometheus_url: str) -> d
 
 
 def release_sections(
-    prometheus_url: str, agent: str, stable: Release, outcomes: list[Outcome], progress: Progress
+    prometheus_url: str, agent: str, stable: Release, outcomes: list[ReleaseOutcome], progress: RehearsalLog
 ) -> list[ReleaseSection]:
     """Query every chart's series for each release window while Prometheus still runs."""
     sections = []

@@ -5,27 +5,30 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from kernel import web
 from kernel.ratelimit import RateLimiter
-from webhook.app.api.routes import health, judgements, reports
-from webhook.app.core.config import Settings
-from webhook.app.core.limits import BodyLimit
+from kernel.web import APIError, error_response
+from webhook.app.api.routes import judgements, reports, service_metrics
+from webhook.app.core.config import JudgeSettings
 from webhook.app.core.metrics import create_metrics
-from webhook.backends import BackendUnavailable, MetricsBackend, create_backend
+from webhook.backends import BackendUnavailable, MetricsBackend, PartialDataError, create_backend
 from webhook.judge import InputError
 
 log = logging.getLogger("webhook")
 
 
-def create_app(settings: Settings | None = None, backend: MetricsBackend | None = None) -> FastAPI:
-    """Build the app; raises ValueError when no token is configured."""
-    settings = settings or Settings()
+def create_app(settings: JudgeSettings | None = None, backend: MetricsBackend | None = None) -> FastAPI:
+    """Build the app; raises SecretMissing when no token is configured."""
+    settings = settings or JudgeSettings()
     app = FastAPI(
         title="Agent Rollouts canary judge",
         version="1",
         description="A web metric provider for Argo Rollouts that judges agent canaries against their baseline.",
+        # The interactive docs pages load third-party assets; the schema stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.token = settings.read_token().encode()
@@ -34,17 +37,29 @@ def create_app(settings: Settings | None = None, backend: MetricsBackend | None 
         settings.prometheus_url,
         timeout=settings.query_timeout,
         cache_ttl=settings.cache_ttl,
+        connection=settings.backend_connection(),
+        harmless_warnings=settings.harmless_warnings,
     )
     # A bucket per client address: a minute's requests as the burst, refilled continuously.
     per_minute = settings.rate_limit_per_minute
     app.state.limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
+    per_minute = settings.unauthenticated_rate_limit_per_minute
+    app.state.unauthenticated_limiter = RateLimiter(rate=per_minute / 60, burst=per_minute)
     app.state.metrics = create_metrics()
     app.include_router(judgements.router)
     app.include_router(reports.router)
-    app.include_router(health.router)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(service_metrics.router)
+    app.include_router(web.health_router(lambda: readiness(app.state.backend)))
     _add_handlers(app)
+    web.install(app, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def readiness(backend: MetricsBackend) -> tuple[bool, dict[str, str]]:
+    """Ready only when the metrics backend answers."""
+    return (
+        (True, {"status": "ready"}) if backend.is_online() else (False, {"status": "prometheus unavailable"})
+    )
 
 
 def _add_handlers(app: FastAPI) -> None:
@@ -58,23 +73,16 @@ def _add_handlers(app: FastAPI) -> None:
         app.state.metrics.latency.labels(path).observe(time.perf_counter() - began)
         return response
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        field = ".".join(str(part) for part in errors[0]["loc"][1:]) if errors else None
-        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
-        return JSONResponse({"detail": detail, "field": field or "body"}, status_code=422)
-
     @app.exception_handler(InputError)
     async def unjudgeable(_: Request, exc: InputError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
+        return error_response(APIError(422, "invalid_request", str(exc), field=exc.field))
+
+    @app.exception_handler(PartialDataError)  # outside a judgement (the index page), where it is no verdict
+    async def partial(_: Request, exc: PartialDataError) -> JSONResponse:
+        log.warning("metrics backend warned: %s", exc)
+        return error_response(APIError(503, "backend_unavailable", str(exc)))
 
     @app.exception_handler(BackendUnavailable)
     async def unavailable(_: Request, exc: BackendUnavailable) -> JSONResponse:
         log.warning("metrics backend unavailable: %s", exc)
-        return JSONResponse({"detail": str(exc)}, status_code=503)
-
-    @app.exception_handler(Exception)
-    async def crashed(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+        return error_response(APIError(503, "backend_unavailable", str(exc)))

@@ -1,6 +1,6 @@
 """Metrics backends, chosen by type like Flagger's provider factory."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from webhook.backends.base import (
     BackendError,
@@ -10,11 +10,16 @@ from webhook.backends.base import (
     Point,
     Series,
 )
-from webhook.backends.prometheus import PrometheusBackend
+from webhook.backends.connection import Connection
+from webhook.backends.prometheus import DeadlineExceeded, PrometheusBackend
+from webhook.backends.prometheus_answer import MalformedAnswer
 
 __all__ = [
     "BackendError",
     "BackendUnavailable",
+    "Connection",
+    "DeadlineExceeded",
+    "MalformedAnswer",
     "MetricsBackend",
     "PartialDataError",
     "Point",
@@ -28,10 +33,20 @@ __all__ = [
 BACKENDS: dict[str, Callable[..., MetricsBackend]] = {"prometheus": PrometheusBackend}
 
 
-def create_backend(kind: str, url: str, *, timeout: float, cache_ttl: float) -> MetricsBackend:
+def create_backend(
+    kind: str,
+    url: str,
+    *,
+    timeout: float,
+    cache_ttl: float,
+    connection: Connection | None = None,
+    harmless_warnings: Sequence[str] = (),
+) -> MetricsBackend:
     """A backend of type `kind`; unknown types are an error rather than a silent fallback."""
     try:
         factory = BACKENDS[kind]
     except KeyError:
         raise ValueError(f"unknown metrics backend {kind!r}; known: {', '.join(sorted(BACKENDS))}") from None
-    return factory(url, timeout=timeout, cache_ttl=cache_ttl)
+    return factory(
+        url, timeout=timeout, cache_ttl=cache_ttl, connection=connection, harmless_warnings=harmless_warnings
+    )

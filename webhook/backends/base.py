@@ -30,8 +30,11 @@ class PartialDataError(BackendError):
 
 
 class MetricsBackend(Protocol):
-    def query(self, promql: str, at: float) -> list[Series]:
-        """Evaluate `promql` at unix time `at`; range selectors return every raw sample in the range."""
+    def query(self, promql: str, at: float, *, deadline: float | None = None) -> list[Series]:
+        """Evaluate `promql` at unix time `at`; range selectors return every raw sample in the range.
+
+        `deadline` (a time.monotonic() value) bounds the whole query; past it, BackendUnavailable.
+        """
         ...
 
     def is_online(self) -> bool:

@@ -1,49 +1,77 @@
-"""Prometheus HTTP API backend with a short-lived cache of identical queries."""
+"""Prometheus HTTP API backend with a short-lived cache of identical queries.
 
-import math
+Each query has one total deadline covering connect, sending and reading the whole answer: a socket
+timeout alone bounds each read, so a backend that trickles a byte per second would never time out.
+A timer shuts the socket down when the deadline passes, wherever the request is blocked.
+"""
+
+import http.client
+import json
+import logging
+import socket
 import threading
 import time
 from collections import OrderedDict
-from urllib.parse import urlsplit
-
-import requests
+from collections.abc import Sequence
+from urllib.parse import urlencode, urlsplit
 
 from webhook.backends.base import BackendUnavailable, PartialDataError, Series
+from webhook.backends.connection import Connection
+from webhook.backends.prometheus_answer import parse_answer
 
 CACHE_SIZE = 512
+# A judgement reads at most a week of raw samples of a few dozen series: far below this.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+log = logging.getLogger("webhook.backends")
 
 
-def _parse_value(raw: str) -> float:
-    # Prometheus encodes NaN and +Inf as strings; float() reads both, callers skip non-finite values.
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        return math.nan
+class DeadlineExceeded(BackendUnavailable):
+    """The query's total time ran out before the whole answer arrived."""
 
 
 class PrometheusBackend:
-    """Runs instant queries against `/api/v1/query`; every failure becomes `BackendUnavailable`."""
+    """Runs instant queries against `/api/v1/query`; every failure becomes `BackendUnavailable`.
 
-    def __init__(self, url: str, *, timeout: float = 3.0, cache_ttl: float = 5.0) -> None:
+    Warnings (Thanos and Mimir partial responses) raise `PartialDataError`, so no verdict is built on
+    them, unless the warning contains one of `harmless_warnings`.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 3.0,
+        cache_ttl: float = 5.0,
+        connection: Connection | None = None,
+        harmless_warnings: Sequence[str] = (),
+    ) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"prometheus URL must be http(s)://host[:port][/path], got {url!r}")
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.cache_ttl = cache_ttl
-        self._session = requests.Session()
+        self.connection = connection or Connection()
+        self.harmless_warnings = tuple(harmless_warnings)
+        self._parts = parts
+        try:
+            self._tls = self.connection.tls_context() if parts.scheme == "https" else None
+        except OSError as exc:  # ssl.SSLError is one too
+            raise ValueError(f"prometheus TLS files: {exc.strerror or exc}") from None
         self._cache: OrderedDict[tuple[str, float], tuple[float, list[Series]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def query(self, promql: str, at: float) -> list[Series]:
-        """Evaluate `promql` at `at`, answering repeated identical queries from the cache."""
+    def query(self, promql: str, at: float, *, deadline: float | None = None) -> list[Series]:
+        """Evaluate `promql` at `at` within `timeout` seconds and before `deadline` (time.monotonic()),
+        answering repeated identical queries from the cache."""
         key = (promql, at)
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None and now - cached[0] < self.cache_ttl:
                 return cached[1]
-        result = self._fetch(promql, at)
+        stop = now + self.timeout if deadline is None else min(now + self.timeout, deadline)
+        result = self._fetch(promql, at, stop)
         with self._lock:
             self._cache[key] = (now, result)
             self._cache.move_to_end(key)
@@ -52,52 +80,82 @@ class PrometheusBackend:
         return result
 
     def is_online(self) -> bool:
-        """Whether Prometheus evaluates `vector(1)` right now."""
+        """Whether Prometheus evaluates `vector(1)` right now, answering in the API's shape."""
         try:
-            self._fetch("vector(1)", time.time())
-        except (BackendUnavailable, PartialDataError):
+            series = self._fetch("vector(1)", time.time(), time.monotonic() + self.timeout)
+        except (BackendUnavailable, PartialDataError) as exc:
+            log.warning("metrics backend not ready: %s", exc)
+            return False
+        if [s.points[0][1] for s in series] != [1.0]:
+            log.warning("metrics backend not ready: vector(1) evaluated to %s", series)
             return False
         return True
 
-    def _fetch(self, promql: str, at: float) -> list[Series]:
+    def _fetch(self, promql: str, at: float, deadline: float) -> list[Series]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceeded(f"no time left to ask Prometheus at {self.url} for {promql!r}")
+        form = {"query": promql, "time": f"{at:.3f}", "timeout": f"{max(1, int(remaining * 1000))}ms"}
+        status, raw = self._post(urlencode(form).encode(), remaining)
         try:
-            response = self._session.post(
-                f"{self.url}/api/v1/query",
-                data={"query": promql, "time": f"{at:.3f}", "timeout": f"{int(self.timeout * 1000)}ms"},
-                timeout=self.timeout,
-            )
-        except requests.RequestException as exc:
-            raise BackendUnavailable(
-                f"Prometheus at {self.url} is unreachable: {type(exc).__name__}"
-            ) from exc
-        try:
-            body = response.json()
+            body = json.loads(raw)
         except ValueError:
             raise BackendUnavailable(
-                f"Prometheus answered HTTP {response.status_code} without JSON to {promql!r}"
+                f"Prometheus answered HTTP {status} without JSON to {promql!r}"
             ) from None
-        if response.status_code != 200 or body.get("status") != "success":
-            error = body.get("error") or f"HTTP {response.status_code}"
-            raise BackendUnavailable(f"Prometheus rejected {promql!r}: {error}")
-        if body.get("warnings"):
-            raise PartialDataError(f"Prometheus warned about {promql!r}: {'; '.join(body['warnings'])}")
-        return _parse_result(body.get("data", {}))
+        series, warnings = parse_answer(status, body, promql, self.url)
+        harmful = [w for w in warnings if not any(h in w for h in self.harmless_warnings)]
+        if harmful:
+            raise PartialDataError(f"Prometheus warned about {promql!r}: {'; '.join(harmful)}")
+        for warning in warnings:
+            log.info("ignoring a warning configured as harmless: %s", warning)
+        return series
 
+    def _post(self, form: bytes, remaining: float) -> tuple[int, bytes]:
+        """POST the form; (HTTP status, body) or BackendUnavailable, all within `remaining` seconds."""
+        host, port = self._parts.hostname or "", self._parts.port
+        conn: http.client.HTTPConnection = (
+            http.client.HTTPSConnection(host, port, timeout=remaining, context=self._tls)
+            if self._tls
+            else http.client.HTTPConnection(host, port, timeout=remaining)
+        )
+        expired = threading.Event()
 
-def _parse_result(data: dict[str, object]) -> list[Series]:
-    kind = data.get("resultType")
-    result = data.get("result")
-    if kind == "scalar" and isinstance(result, list):
-        return [Series({}, ((float(result[0]), _parse_value(result[1])),))]
-    if not isinstance(result, list):
-        return []
-    series: list[Series] = []
-    for item in result:
-        labels = dict(item.get("metric", {}))
-        if kind == "matrix":
-            points = tuple((float(t), _parse_value(v)) for t, v in item.get("values", []))
-        else:
-            t, v = item.get("value", (0, "NaN"))
-            points = ((float(t), _parse_value(v)),)
-        series.append(Series(labels, points))
-    return series
+        def expire() -> None:
+            expired.set()
+            if conn.sock is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read at once
+                except OSError:
+                    pass
+
+        timer = threading.Timer(remaining, expire)
+        timer.daemon = True
+        timer.start()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            **self.connection.request_headers(),
+        }
+        try:
+            conn.request("POST", f"{self._parts.path.rstrip('/')}/api/v1/query", body=form, headers=headers)
+            response = conn.getresponse()
+            raw = response.read(MAX_ANSWER_BYTES + 1)
+            if expired.is_set():  # the shut-down socket ended the read early: a partial answer
+                raise TimeoutError
+            if len(raw) > MAX_ANSWER_BYTES:
+                raise BackendUnavailable(
+                    f"Prometheus at {self.url} answered more than {MAX_ANSWER_BYTES} bytes"
+                )
+            return response.status, raw
+        except (OSError, http.client.HTTPException) as exc:
+            if expired.is_set() or isinstance(exc, TimeoutError):
+                raise DeadlineExceeded(
+                    f"Prometheus at {self.url} did not answer within {remaining:.1f} s"
+                ) from None
+            raise BackendUnavailable(
+                f"Prometheus at {self.url} is unreachable: {type(exc).__name__}"
+            ) from None
+        finally:
+            timer.cancel()
+            conn.close()

@@ -3,11 +3,11 @@
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from kernel.ratelimit import retry_after_header
-from webhook.app.core.config import Settings
+from kernel.web import APIError, client_address, throttle
+from webhook.app.core.config import JudgeSettings
 from webhook.backends import MetricsBackend
 from webhook.judge import JudgeConfig
 
@@ -21,34 +21,29 @@ def get_backend(request: Request) -> MetricsBackend:
 
 def get_judge_config(request: Request) -> JudgeConfig:
     """Judge settings, with `report_url` pointing back at the URL this request came in on."""
-    settings: Settings = request.app.state.settings
+    settings: JudgeSettings = request.app.state.settings
     return settings.judge_config(report_base_url=str(request.base_url))
 
 
 def require_token(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
-    """401 unless the bearer token matches, compared in constant time."""
+    """401 unless the bearer token matches, compared in constant time; 429 past the client's
+    bucket, a separate one for requests without the token so they cannot use up the judgements'."""
     expected: bytes = request.app.state.token
     given = credentials.credentials.encode() if credentials else b""
-    if not hmac.compare_digest(given, expected):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing or wrong bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
+    valid = hmac.compare_digest(given, expected)
+    state = request.app.state
+    throttle(state.limiter if valid else state.unauthenticated_limiter, client_address(request))
+    if not valid:
+        raise APIError(
+            401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
 
 
-def rate_limit(request: Request) -> None:
-    """429 when this client has used up its requests for now."""
-    client = request.client.host if request.client else "unknown"
-    wait = request.app.state.limiter.acquire(client)
-    if wait:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="rate limited, retry later",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
+def limit_unauthenticated(request: Request) -> None:
+    """429 once this client has used up the bucket of unauthenticated requests (report pages)."""
+    throttle(request.app.state.unauthenticated_limiter, client_address(request))
 
 
 BackendDep = Annotated[MetricsBackend, Depends(get_backend)]

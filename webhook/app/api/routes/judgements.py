@@ -4,13 +4,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from webhook.app.api.deps import BackendDep, JudgeConfigDep, rate_limit, require_token
+from kernel.web import ErrorBody
+from webhook.app.api.deps import BackendDep, JudgeConfigDep, require_token
 from webhook.judge import judge
-from webhook.models import ErrorBody, Judgement, JudgementRequest
+from webhook.models import Judgement, JudgementRequest
 
 router = APIRouter(prefix="/api/v1", tags=["judgements"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "malformed request framing, e.g. a Content-Length that is no number",
+    },
     401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
     413: {"model": ErrorBody, "description": "request body too large"},
     422: {"model": ErrorBody, "description": "bad input; names the field"},
@@ -23,7 +28,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "/judgements",
     response_model=Judgement,
     responses=ERRORS,
-    dependencies=[Depends(rate_limit), Depends(require_token)],
+    dependencies=[Depends(require_token)],
 )
 def create_judgement(
     body: JudgementRequest, backend: BackendDep, config: JudgeConfigDep, request: Request

@@ -12,12 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from webhook.app.api.deps import BackendDep, JudgeConfigDep, rate_limit
+from webhook.app.api.deps import BackendDep, JudgeConfigDep, limit_unauthenticated
 from webhook.judge import evaluate
 from webhook.models import LABEL_VALUE, NAMESPACE, JudgementRequest
 from webhook.report import hashes_seen, render_index, render_report
 
-router = APIRouter(tags=["reports"], dependencies=[Depends(rate_limit)])
+router = APIRouter(tags=["reports"], dependencies=[Depends(limit_unauthenticated)])
 
 INDEX_LOOKBACK_SECONDS = 86_400
 Label = Annotated[str | None, Query(pattern=LABEL_VALUE, max_length=63)]

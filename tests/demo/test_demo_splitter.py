@@ -2,7 +2,7 @@
 
 import time
 
-from tools.demo.traffic import TrafficSplitter
+from tools.demo.splitter import TrafficSplitter
 
 STABLE, CANARY, NEXT_CANARY = "http://stable", "http://canary-1", "http://canary-2"
 
