@@ -79,5 +79,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     ):
         actions.add_parser(name, help=text).set_defaults(handler=handler)
     actions.choices["up"].add_argument(
-        "--argocd", action="store_true", help="also start Argo CD (repo-server, controllers, API server, redis)"
+        "--argocd",
+        action="store_true",
+        help="also start Argo CD (repo-server, controllers, API server, redis)",
     )
