@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from agent_rollouts.commands import (
     agent_service,
+    day_two,
     environments_repo,
     judging,
     local_cluster,
@@ -22,7 +23,7 @@ from agent_rollouts.exit_codes import ExitStatus
 from kernel import __version__
 from kernel.errors import AgentRolloutsError, Unavailable
 
-COMMAND_MODULES = (agent_service, manifests, environments_repo, judging, rehearsal, local_cluster)
+COMMAND_MODULES = (agent_service, manifests, environments_repo, day_two, judging, rehearsal, local_cluster)
 # Local tooling (the demo, the local control plane) ships with a clone, not with the package.
 LOCAL_TOOLING = "tools"
 

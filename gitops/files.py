@@ -36,19 +36,3 @@ def load_yaml(checkout: Path, relative: PurePosixPath) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise GitopsError(f"{relative}: not a YAML mapping")
     return data
-
-
-def rewrite_yaml(path: Path, data: dict[str, Any]) -> None:
-    """Replace a YAML file's content, keeping its leading comment block (the generated explanation)."""
-    lines = path.read_text().splitlines(keepends=True)
-    header = "".join(line for line in _leading_comments(lines))
-    write_file(path, header + yaml.safe_dump(data, sort_keys=False))
-
-
-def _leading_comments(lines: list[str]) -> list[str]:
-    header = []
-    for line in lines:
-        if not line.startswith("#"):
-            break
-        header.append(line)
-    return header

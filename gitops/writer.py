@@ -15,10 +15,12 @@ from pathlib import Path
 
 from gitops import layout
 from gitops.errors import GitopsError
-from gitops.files import load_yaml, rewrite_yaml
+from gitops.files import load_yaml
+from gitops.forge import PullRequests, push_branch
 from gitops.generate import ARGOCD_FILES, BootstrapSettings, Platform, generate
-from gitops.git import Checkout, check_branch, local_path
-from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image, set_pin
+from gitops.git import Checkout, check_branch, git, local_path
+from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image
+from gitops.pinfile import set_image
 from gitops.scratch import scratch_dir
 from gitops.validation import Validator
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
@@ -39,6 +41,7 @@ class Change:
     targets: list[str]  # env folders (rendered) and YAML files to validate before committing
     summary: str  # one line saying what landed
     unchanged: str  # one line saying why nothing had to change
+    topic: str = ""  # `<env>/<agent>/<image>`: names the review branch in pull-request mode
 
 
 Edit = Callable[[Path], Change]
@@ -66,6 +69,7 @@ class Options:
     message: str | None = None  # a free-text body below the subject
     progress: Progress = _quiet
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    pull_request: PullRequests | None = None  # set: push a review branch and open a pull request
 
 
 def released_by(checkout: Checkout) -> str:
@@ -104,10 +108,13 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
                 return Result(None, f"dry run, nothing pushed: {change.subject}", diff=diff, attempts=attempt)
             trailers = {**change.trailers, "Released-By": released_by(checkout)}
             body = f"{options.message.strip()}\n\n" if options.message else ""
-            commit = checkout.commit(
-                f"{change.subject}\n\n{body}"
-                + "".join(f"{key}: {value}\n" for key, value in trailers.items())
+            message = f"{change.subject}\n\n{body}" + "".join(
+                f"{key}: {value}\n" for key, value in trailers.items()
             )
+            diff = checkout.staged_diff()
+            commit = checkout.commit(message)
+            if options.pull_request is not None:
+                return _review(checkout, change, message, diff, commit, options)
             progress(f"pushing {commit[:12]} to {remote}")
             if checkout.push():
                 retried = f", after {attempt} attempts" if attempt > 1 else ""
@@ -123,6 +130,19 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
     raise GitopsError(
         f"gave up after {options.retry.attempts} attempts: every push to {remote} was overtaken by another"
     )
+
+
+def _review(
+    checkout: Checkout, change: Change, message: str, diff: str, commit: str, options: Options
+) -> Result:
+    """Pull-request mode: the commit goes to a review branch; merging the pull request releases it."""
+    assert options.pull_request is not None
+    branch = f"agent-rollouts/{change.topic}"
+    options.progress(f"pushing {commit[:12]} to branch {branch} of {checkout.remote}")
+    push_branch(checkout, branch)
+    body = f"{message.split(chr(10), 2)[-1].strip()}\n\n```diff\n{diff}```\n"
+    opened = options.pull_request.open(branch, options.branch, change.subject, body)
+    return Result(commit, f"{change.summary} once merged; {opened}")
 
 
 def _check_names(env: str | None = None, agent: str | None = None, flag: str = "--env") -> None:
@@ -156,11 +176,8 @@ def _pin(
     path = checkout / relative
     if not path.is_file():
         raise GitopsError(f"{relative}: missing from the environments repo; run `agent-rollouts bootstrap`")
-    kustomization = load_yaml(checkout, relative)
-    previous = pinned_image(agent, kustomization)
-    updated = set_pin(agent, kustomization, image)
-    if updated != kustomization:
-        rewrite_yaml(path, updated)
+    previous = pinned_image(agent, load_yaml(checkout, relative))
+    set_image(path, relative, agent, image)
     return Change(
         subject=subject,
         trailers={
@@ -173,6 +190,7 @@ def _pin(
         targets=[str(layout.env_folder(env, agent))],
         summary=f"{env}/{agent} now runs {image}",
         unchanged=f"{env}/{agent} already runs {image}; nothing to commit",
+        topic=f"{env}/{agent}/{image.short}",
     )
 
 
@@ -184,8 +202,19 @@ def release(remote: str, env: str, agent: str, image: str, options: Options | No
     return write(remote, lambda checkout: _pin(checkout, env, agent, ref, subject, {}), options or Options())
 
 
-def promote(remote: str, agent: str, source: str, target: str, options: Options | None = None) -> Result:
-    """Copy the digest `source` pins for `agent` to `target`, the next environment."""
+def promote(
+    remote: str,
+    agent: str,
+    source: str,
+    target: str,
+    options: Options | None = None,
+    verify: Callable[[ImageRef], str] | None = None,
+) -> Result:
+    """Copy the digest `source` pins for `agent` to `target`, the next environment.
+
+    `verify` checks the digest against the source environment before anything is written; it returns
+    the evidence for the `Verified:` trailer (`no` when skipped) or raises to refuse.
+    """
     _check_names(source, agent, flag="--from")
     _check_names(target, flag="--to")
     if ENVIRONMENTS.index(target) != ENVIRONMENTS.index(source) + 1:
@@ -203,7 +232,59 @@ def promote(remote: str, agent: str, source: str, target: str, options: Options 
                 f"--from: {source}/{agent} pins no digest ({image or 'no image'}); nothing to promote"
             )
         subject = f"promote({target}): {agent} {image.short} from {source}"
-        return _pin(checkout, target, agent, image, subject, {"Promoted-From": source})
+        trailers = {"Promoted-From": source}
+        if verify is not None:
+            trailers["Verified"] = verify(image)
+        return _pin(checkout, target, agent, image, subject, trailers)
+
+    return write(remote, edit, options or Options())
+
+
+def _previous_image(checkout: Path, env: str, agent: str, current: ImageRef) -> ImageRef:
+    """What ran before `current`: the `Previous-Image` trailer of the commit that pinned it."""
+    relative = layout.pin_file(env, agent)
+    keys = ("Image", "Previous-Image")
+    fields = "%x1f".join(f"%(trailers:key={key},valueonly,separator=)" for key in keys)
+    log = git(checkout, "log", f"--format={fields}%x1e", "--", str(relative)).stdout
+    for record in log.split("\x1e"):
+        values = [value.strip() for value in record.strip().split("\x1f")]
+        if len(values) == 2 and values[0] == str(current):
+            if values[1] in ("", "none"):
+                break
+            try:
+                return parse_image(values[1])
+            except MalformedReference as exc:
+                raise GitopsError(
+                    f"{relative}: the Previous-Image trailer of {current} is malformed: {exc}"
+                ) from None
+    raise GitopsError(
+        f"{env}/{agent}: nothing to roll back to: no release commit records what ran before {current}"
+        " (name one with --to)"
+    )
+
+
+def rollback(
+    remote: str, env: str, agent: str, to: str | None = None, options: Options | None = None
+) -> Result:
+    """Pin what ran before the current pin (its `Previous-Image` trailer), or the digest `to`."""
+    _check_names(env, agent)
+
+    def edit(checkout: Path) -> Change:
+        relative = layout.pin_file(env, agent)
+        current = (
+            pinned_image(agent, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+        )
+        if current is None:
+            raise GitopsError(f"{relative}: pins no image for {agent}; nothing to roll back")
+        if to is None:
+            wanted = str(_previous_image(checkout, env, agent, current))
+        else:  # a bare digest is one of the pinned repository
+            wanted = f"{current.repository}@{to}" if to.startswith("sha256:") else to
+        target = check_image(env, agent, wanted)
+        if target == current:
+            raise GitopsError(f"{env}/{agent} already runs {current}; nothing to roll back")
+        subject = f"rollback({env}): {agent} {target.short} (was {current.short})"
+        return _pin(checkout, env, agent, target, subject, {"Rolled-Back-From": str(current)})
 
     return write(remote, edit, options or Options())
 

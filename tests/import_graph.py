@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KERNEL = "kernel"
-LIBRARIES = ("agents", "webhook", "gitops", "ci")
+LIBRARIES = ("agents", "webhook", "gitops", "ci", "kube")
 CLI = "agent_rollouts"
 LOCAL_TOOLING = "tools"
 BENCHMARKS = "benchmarks"

@@ -16,6 +16,9 @@ SUBCOMMANDS = [
     "bootstrap",
     "release",
     "promote",
+    "status",
+    "rollback",
+    "rotate-key",
     "judge",
     "serve",
     "demo",
@@ -32,7 +35,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_every_documented_subcommand_is_registered() -> None:
     choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert sorted(choices) == sorted(SUBCOMMANDS)
-    assert len(COMMAND_MODULES) == 6
+    assert len(COMMAND_MODULES) == 7
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

@@ -4,6 +4,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from agent_rollouts.commands.day_two import add_cluster_flags, add_review_flags, pull_requests, verifier
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from kernel.catalog import AGENTS, ENVIRONMENTS
@@ -43,14 +44,19 @@ def run_release(args: argparse.Namespace, env: Console) -> int:
     """Pin an agent's image in one environment."""
     from gitops.writer import release
 
-    return _report(lambda: release(args.repo, args.env, args.agent, args.image, _options(args, env)), env)
+    options = _options(args, env)
+    options.pull_request = pull_requests(args, args.env)
+    return _report(lambda: release(args.repo, args.env, args.agent, args.image, options), env)
 
 
 def run_promote(args: argparse.Namespace, env: Console) -> int:
-    """Copy an agent's pinned digest to the next environment."""
+    """Copy an agent's pinned digest to the next environment, once the source environment verified it."""
     from gitops.writer import promote
 
-    return _report(lambda: promote(args.repo, args.agent, args.source, args.target, _options(args, env)), env)
+    options = _options(args, env)
+    options.pull_request = pull_requests(args, args.target)
+    verify = verifier(args, env)
+    return _report(lambda: promote(args.repo, args.agent, args.source, args.target, options, verify), env)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +81,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--agent", required=True, choices=AGENTS)
     parser.add_argument("--image", required=True, help="REPO@sha256:DIGEST (or REPO:TAG@sha256:DIGEST)")
     parser.add_argument("--message", help="why: added to the commit message body")
+    add_review_flags(parser)
     parser.set_defaults(handler=run_release)
 
     parser = subparsers.add_parser("promote", help="copy the pinned digest to the next environment")
@@ -83,4 +90,11 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--from", dest="source", required=True, choices=ENVIRONMENTS)
     parser.add_argument("--to", dest="target", required=True, choices=ENVIRONMENTS)
     parser.add_argument("--message", help="why: added to the commit message body")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="skip the check of the source env's Rollout (trailer Verified: no)",
+    )
+    add_cluster_flags(parser)
+    add_review_flags(parser)
     parser.set_defaults(handler=run_promote)

@@ -12,236 +12,36 @@ rendered manifests are patched here: pauses of 8 s instead of minutes, analysis 
 initial delays of 3 s, and 10 replicas (prod has 6) so each setWeight shows as a distinct canary replica count.
 """
 
-import json
-import os
-import secrets
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cluster_support import (
-    AGENT,
+    DEV,
+    EXAMPLE,
     HEALTHY,
+    PROD,
     REGRESSED,
+    REPLICAS,
     ROLLOUT,
+    Stack,
     Traffic,
-    create_namespace,
-    digest,
+    analysis_runs,
+    current_weight,
+    deploy_first,
+    healthy_on,
     judge_verdicts,
+    plugin,
+    prod_like_overlay,
+    release,
+    replica_counts,
+    rollout,
     wait_for,
+    wait_for_all_on_stable,
 )
-
-from ci.render import kustomize_build
-from kernel import catalog
-from kernel.toolpaths import REPO_ROOT
-from tools.control_plane import State, cluster_binary, kubectl, stop_all, up
-from tools.local_prometheus import ScrapeTarget, run_prometheus
-from tools.procs import LOOPBACK, free_port, spawn
-from tools.traffic import Behaviour
 
 # Building the first release and walking two canaries takes minutes, not the default 300 s.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
-
-DEV, PROD = catalog.namespace("dev"), catalog.namespace("prod")
-EXAMPLE = REPO_ROOT / "rollouts" / "examples" / "replica-weighted"
-PROD_LIKE_COMPONENTS = ("components/prod",)  # prod's steps and gate, without the Istio component
-REPLICAS = 10
-
-
-# --- the stack ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stack:
-    state: State
-    judge_url: str
-    prometheus_url: str
-    workdir: Path
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, traffic: tuple[Traffic, str]) -> Iterator[Stack]:
-    """Control plane, Prometheus scraping the exporter, and the judge service."""
-    for name in ("kube-apiserver", "rollouts-controller", "kubectl-argo-rollouts", "kwok"):
-        cluster_binary(name)  # fails with "run `make cluster`" when missing
-    workdir = tmp_path_factory.mktemp("cluster-e2e")
-    state = State(workdir / "cluster")
-    token = secrets.token_hex(16)
-    token_file = workdir / "judge-token"
-    token_file.write_text(token)
-    try:
-        up(state)
-        with run_prometheus(workdir / "prometheus", [ScrapeTarget(traffic[1])]) as prometheus_url:
-            port = free_port()
-            judge = [sys.executable, "-m", "agent_rollouts", "serve", "--prometheus-url", prometheus_url]
-            judge += ["--token-file", str(token_file), "--host", LOOPBACK, "--port", str(port)]
-            with spawn(judge, log=workdir / "judge.log", ready_url=f"http://{LOOPBACK}:{port}/readyz"):
-                stack = Stack(state, f"http://{LOOPBACK}:{port}/api/v1/judgements", prometheus_url, workdir)
-                for name in (DEV, PROD):
-                    create_namespace(state, name, token)
-                yield stack
-    finally:
-        stop_all(state)
-
-
-# --- rendering a release ------------------------------------------------------------------------
-
-
-def relative(target: Path, folder: Path) -> str:
-    """Kustomize refuses absolute paths to other kustomizations."""
-    return os.path.relpath(target, folder)
-
-
-def release_manifests(stack: Stack, overlay: Path, release: int) -> str:
-    """Render `overlay` with the n-th image digest (what `agent-rollouts release` writes), shortened."""
-    folder = stack.workdir / f"{overlay.name}-release-{release}"
-    folder.mkdir(exist_ok=True)
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": [relative(overlay, folder)],
-        "images": [{"name": catalog.image_repository(AGENT), "digest": digest(release)}],
-    }
-    (folder / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    docs = [doc for doc in yaml.safe_load_all(kustomize_build(folder)) if doc]
-    return yaml.safe_dump_all([shorten(doc, stack) for doc in docs])
-
-
-def prod_like_overlay(stack: Stack) -> Path:
-    """The agent with prod's component (steps, manual gate) and no mesh, in agents-prod."""
-    folder = stack.workdir / "prod-like"
-    folder.mkdir(exist_ok=True)
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": PROD,
-        "resources": [relative(REPO_ROOT / "rollouts" / "agents" / AGENT, folder)],
-        "components": [relative(REPO_ROOT / "rollouts" / c, folder) for c in PROD_LIKE_COMPONENTS],
-    }
-    (folder / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
-    return folder
-
-
-def shorten(doc: dict[str, Any], stack: Stack) -> dict[str, Any]:
-    """Test-only changes (module docstring): loopback URLs, seconds instead of minutes, 10 replicas."""
-    if doc["kind"] == "AnalysisTemplate":
-        for arg in doc["spec"]["args"]:
-            if arg["name"] == "judge-url":
-                arg["value"] = stack.judge_url
-            if arg["name"] == "prometheus-address":
-                arg["value"] = stack.prometheus_url
-        for metric in doc["spec"]["metrics"]:
-            metric["interval"] = "3s"
-            if "initialDelay" in metric:
-                metric["initialDelay"] = "3s"
-    if doc["kind"] == "Rollout":
-        doc["spec"]["replicas"] = REPLICAS
-        for step in doc["spec"]["strategy"]["canary"]["steps"]:
-            if step.get("pause", {}).get("duration"):
-                step["pause"]["duration"] = "8s"
-    return doc
-
-
-def apply(stack: Stack, manifests: str) -> None:
-    """Client-side apply, as Argo CD syncs by default (server-side would conflict with the fields
-    the Rollouts controller owns, such as spec.selector)."""
-    kubectl(stack.state, "apply", "-f", "-", stdin=manifests)
-
-
-# --- reading the controller's state -------------------------------------------------------------
-
-
-def get(stack: Stack, namespace: str, kind: str, name: str = "") -> Any:
-    return json.loads(
-        kubectl(stack.state, "-n", namespace, "get", kind, *([name] if name else []), "-o", "json")
-    )
-
-
-def rollout(stack: Stack, namespace: str) -> dict[str, Any]:
-    result: dict[str, Any] = get(stack, namespace, "rollout", ROLLOUT)
-    return result
-
-
-def replica_counts(stack: Stack, namespace: str) -> dict[str, int]:
-    """Ready pods per pod-template hash, over the Rollout's ReplicaSets."""
-    sets = get(stack, namespace, "replicasets")["items"]
-    return {
-        rs["metadata"]["labels"]["rollouts-pod-template-hash"]: rs["status"].get("readyReplicas", 0)
-        for rs in sets
-        if rs["metadata"]["name"].startswith(ROLLOUT)
-    }
-
-
-def healthy_on(stack: Stack, namespace: str, pod_hash: str | None = None) -> dict[str, Any] | None:
-    status: dict[str, Any] = rollout(stack, namespace).get("status", {})
-    if status.get("phase") != "Healthy" or (pod_hash and status.get("stableRS") != pod_hash):
-        return None
-    return status
-
-
-def current_weight(steps: list[dict[str, Any]], index: int) -> int:
-    """The setWeight in force at step `index` (0 before the first one)."""
-    weights = [s["setWeight"] for s in steps[: index + 1] if "setWeight" in s]
-    return weights[-1] if weights else 0
-
-
-def deploy_first(stack: Stack, overlay: Path, namespace: str, traffic: Traffic) -> str:
-    """Release 1 goes straight to stable (no canary for a first Rollout); returns its hash."""
-    apply(stack, release_manifests(stack, overlay, 1))
-    status = wait_for("the first release to be Healthy", lambda: healthy_on(stack, namespace))
-    stable = str(status["stableRS"])
-    traffic.add(namespace, stable, HEALTHY)
-    return stable
-
-
-def release(
-    stack: Stack, overlay: Path, number: int, namespace: str, traffic: Traffic, arm: Behaviour
-) -> str:
-    """Apply release `number` and start its canary's traffic; returns the canary hash."""
-    stable = rollout(stack, namespace)["status"]["stableRS"]
-    apply(stack, release_manifests(stack, overlay, number))
-
-    def new_hash() -> str | None:
-        current = rollout(stack, namespace).get("status", {}).get("currentPodHash")
-        return str(current) if current and current != stable else None
-
-    canary = str(wait_for(f"release {number}'s canary ReplicaSet", new_hash, timeout=60))
-    traffic.add(namespace, canary, arm)
-    return canary
-
-
-def wait_for_all_on_stable(stack: Stack, namespace: str, stable: str, aborted: str, what: str) -> None:
-    """Every replica back on `stable`, none left on the `aborted` canary."""
-    wait_for(
-        what,
-        lambda: (
-            replica_counts(stack, namespace).get(aborted) == 0
-            and replica_counts(stack, namespace).get(stable) == REPLICAS
-        ),
-        timeout=90,
-    )
-
-
-def analysis_runs(stack: Stack, namespace: str, pod_hash: str) -> list[dict[str, Any]]:
-    runs = get(stack, namespace, "analysisruns")["items"]
-    return [r for r in runs if r["metadata"]["labels"].get("rollouts-pod-template-hash") == pod_hash]
-
-
-def plugin(stack: Stack, *args: str) -> str:
-    result = subprocess.run(
-        [cluster_binary("kubectl-argo-rollouts"), f"--kubeconfig={stack.state.kubeconfig}", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 # --- the tests ----------------------------------------------------------------------------------

@@ -89,6 +89,7 @@ def test_concurrent_releases_of_one_agent_end_on_one_of_them(remote: Path) -> No
 
 def _release_process(remote: Path, image: str, tmpdir: Path | None = None) -> subprocess.Popen[bytes]:
     argv = [sys.executable, "-m", "agent_rollouts", "release", "--repo", str(remote), "--env", "prod"]
+    argv += ["--review", "direct"]
     return subprocess.Popen(
         [*argv, "--agent", "code-analysis", "--image", image],
         stdout=subprocess.DEVNULL,

@@ -1,6 +1,5 @@
 """bootstrap, release and promote against a real bare remote on disk, through the CLI."""
 
-import io
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -9,10 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gitops_support import digest, git_out, head, show, trailers
+from gitops_support import digest, error_line, git_out, head, run, show, trailers
 
-from agent_rollouts.cli import main
-from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
 from gitops.generate import Platform
@@ -22,22 +19,6 @@ from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 from tools.procs import LOOPBACK, free_port
 
 REPO = image_repository("code-analysis")
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = main(list(argv), Console(stdout=out, stderr=err))
-    return status, out.getvalue(), err.getvalue()
-
-
-def error_line(err: str) -> str:
-    """The one error line among the progress lines (`agent-rollouts: <step>`) on stderr."""
-    progress = [
-        line for line in err.splitlines() if line.startswith("agent-rollouts: ") and " error: " not in line
-    ]
-    errors = [line for line in err.splitlines() if line not in progress]
-    assert len(errors) == 1, err
-    return errors[0]
 
 
 def pin(remote: Path, env: str, agent: str) -> list[dict[str, str]]:
@@ -133,8 +114,9 @@ def test_release_and_promote_to_prod_leave_a_readable_history(
     assert "dev/code-analysis now runs" in out
     for source, target in (("dev", "staging"), ("staging", "prod")):
         status, out, err = run(
-            "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target
-        )
+            "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target,
+            "--force", "--review", "direct",
+        )  # fmt: skip
         assert status == 0, err
 
     subjects = git_out(remote, "log", "--format=%s", "-3", "main").splitlines()
@@ -148,6 +130,7 @@ def test_release_and_promote_to_prod_leave_a_readable_history(
     assert trailers(remote, "Env")[:3] == ["prod", "staging", "dev"]
     assert trailers(remote, "Agent")[:3] == ["code-analysis"] * 3
     assert trailers(remote, "Released-By")[0] == "https://github.com/acme/agents/actions/runs/42"
+    assert trailers(remote, "Verified")[:2] == ["no", "no"]  # --force: no cluster checked the source
     assert trailers(remote, "Previous-Image")[2] == str(
         f"{previous.get('newName', previous['name'])}"
         + (f":{previous['newTag']}" if "newTag" in previous else "")

@@ -1,0 +1,284 @@
+"""The day-two writes: comment-keeping pin edits, rollback, pull-request mode, promote's check, bad input."""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from forge_standin import Forge, running_forge
+from gitops_support import digest, error_line, git_out, head, run, show, trailers
+
+from agent_rollouts.exit_codes import ExitStatus
+from gitops import layout
+from kernel.catalog import image_repository
+
+AGENT = "code-analysis"
+REPO = image_repository(AGENT)
+PIN = str(layout.pin_file("dev", AGENT))
+
+
+def release(remote: Path, env: str, image: str, *extra: str) -> tuple[int, str, str]:
+    return run("release", "--repo", str(remote), "--env", env, "--agent", AGENT, "--image", image, *extra)
+
+
+def hand_edit(remote: Path, tmp_path: Path, path: str, text: str) -> None:
+    clone = tmp_path / "hand"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    (clone / path).write_text(text)
+    git_out(clone, "commit", "--quiet", "-am", "hand edit")
+    git_out(clone, "push", "--quiet", "origin", "main")
+
+
+def test_a_release_keeps_the_comments_a_person_wrote_in_the_pin_file(remote: Path, tmp_path: Path) -> None:
+    assert release(remote, "dev", f"{REPO}@{digest(1)}")[0] == 0
+    text = show(remote, PIN)
+    assert "digest: " in text
+    commented = text.replace(
+        "images:\n", "images:\n# hotfix INC-123: pinned by hand until the parser fix ships\n"
+    )
+    commented = commented.replace(f"digest: {digest(1)}", f"digest: {digest(1)}  # the INC-123 build")
+    commented += "# keep: reviewed by the on-call\n"
+    hand_edit(remote, tmp_path, PIN, commented)
+
+    code, out, err = release(remote, "dev", f"{REPO}@{digest(2)}")
+    assert code == 0, err
+    assert show(remote, PIN) == commented.replace(digest(1), digest(2))
+    assert git_out(remote, "diff", "--numstat", "main~1", "main").split()[:2] == [
+        "1",
+        "1",
+    ]  # one line changed
+
+
+def test_rollback_pins_the_previous_image_with_its_trailers(remote: Path) -> None:
+    first, second = f"{REPO}@{digest('a')}", f"{REPO}:v2@{digest('b')}"
+    assert release(remote, "dev", first)[0] == 0
+    assert release(remote, "dev", second)[0] == 0
+
+    code, out, err = run("rollback", "--repo", str(remote), "--env", "dev", "--agent", AGENT)
+    assert code == 0, err
+    assert f"dev/{AGENT} now runs {first}" in out
+    short = digest("a").removeprefix("sha256:")[:12]
+    assert git_out(remote, "log", "-1", "--format=%s", "main").strip() == (
+        f"rollback(dev): {AGENT} {short} (was v2)".replace("(was v2)", f"(was {digest('b')[7:19]})")
+    )
+    assert trailers(remote, "Image")[0] == first
+    assert trailers(remote, "Previous-Image")[0] == second
+    assert trailers(remote, "Rolled-Back-From")[0] == second
+    assert yaml.safe_load(show(remote, PIN))["images"][0] == {"name": REPO, "digest": digest("a")}
+
+
+def test_rollback_to_a_named_digest(remote: Path) -> None:
+    assert release(remote, "dev", f"{REPO}@{digest('x')}")[0] == 0
+    code, out, err = run(
+        "rollback", "--repo", str(remote), "--env", "dev", "--agent", AGENT, "--to", digest("y")
+    )
+    assert code == 0, err
+    assert trailers(remote, "Image")[0] == f"{REPO}@{digest('y')}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            (),
+            "nothing to roll back to: no release commit records what ran before",
+        ),  # only bootstrap pinned it
+        (("--to", "sha256:123"), "--image: digest 'sha256:123' is not sha256:<64 lowercase hex digits>"),
+    ],
+)
+def test_rollback_refuses_when_there_is_nothing_to_roll_back_to(
+    remote: Path, extra: tuple[str, ...], message: str
+) -> None:
+    before = head(remote)
+    code, _, err = run("rollback", "--repo", str(remote), "--env", "staging", "--agent", AGENT, *extra)
+    assert code == ExitStatus.ERROR
+    assert message in error_line(err)
+    assert head(remote) == before
+
+
+def test_rollback_of_the_current_pin_is_refused(remote: Path) -> None:
+    assert release(remote, "dev", f"{REPO}@{digest('same')}")[0] == 0
+    before = head(remote)
+    code, _, err = run(
+        "rollback", "--repo", str(remote), "--env", "dev", "--agent", AGENT, "--to", digest("same")
+    )
+    assert code == ExitStatus.ERROR and "already runs" in error_line(err)
+    assert head(remote) == before
+
+
+# --- pull-request mode ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def forge(remote: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Forge]:
+    token = secrets.token_hex(16)
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    with running_forge("acme/envs", remote, token) as running:
+        yield running
+
+
+def test_a_prod_release_opens_a_pull_request_and_leaves_main_alone(remote: Path, forge: Forge) -> None:
+    before = head(remote)
+    image = f"{REPO}@{digest('pr')}"
+    flags = ("--forge-api-url", forge.url, "--forge-repo", forge.repository)
+    code, out, err = release(remote, "prod", image, *flags)
+    assert code == 0, err
+    assert head(remote) == before  # main moves only when a person merges the pull request
+    short = digest("pr").removeprefix("sha256:")[:12]
+    branch = f"agent-rollouts/prod/{AGENT}/{short}"
+    assert f"opened pull request {forge.url}/acme/envs/pull/1" in out
+    (pull,) = forge.pulls
+    assert (pull["head"], pull["base"], pull["title"]) == (branch, "main", f"release(prod): {AGENT} {short}")
+    assert f"Image: {image}" in pull["body"] and "Previous-Image: " in pull["body"]
+    assert f"+  digest: {digest('pr')}" in pull["body"] or f"+- digest: {digest('pr')}" in pull["body"]
+    assert trailers(remote, "Image", branch)[0] == image
+
+    again = release(remote, "prod", image, *flags)
+    assert again[0] == 0 and f"already open: {forge.url}/acme/envs/pull/1" in again[1]
+    assert len(forge.pulls) == 1
+
+
+def test_a_bad_forge_token_is_unavailable(
+    remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "not-the-token")
+    code, _, err = release(
+        remote,
+        "prod",
+        f"{REPO}@{digest('t')}",
+        "--forge-api-url",
+        forge.url,
+        "--forge-repo",
+        forge.repository,
+    )
+    assert code == ExitStatus.UNAVAILABLE
+    assert "refused the token (401) for acme/envs" in error_line(err)
+    assert "not-the-token" not in err and not forge.pulls
+
+
+def test_pull_request_mode_needs_a_token(remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN")
+    before = git_out(remote, "for-each-ref")
+    code, _, err = release(
+        remote,
+        "prod",
+        f"{REPO}@{digest('n')}",
+        "--forge-api-url",
+        forge.url,
+        "--forge-repo",
+        forge.repository,
+    )
+    assert code == ExitStatus.ERROR and "needs a forge token: set GITHUB_TOKEN" in error_line(err)
+    assert git_out(remote, "for-each-ref") == before  # no branch pushed
+
+
+def test_a_local_repo_without_a_forge_gets_the_branch_and_the_compare_command(remote: Path) -> None:
+    before = head(remote)
+    code, out, err = release(remote, "prod", f"{REPO}@{digest('local')}")
+    assert code == 0, err
+    short = digest("local").removeprefix("sha256:")[:12]
+    assert head(remote) == before
+    assert f"pushed branch agent-rollouts/prod/{AGENT}/{short} for review" in out
+    assert "git diff main...FETCH_HEAD" in out
+    assert git_out(remote, "rev-parse", "--verify", f"agent-rollouts/prod/{AGENT}/{short}").strip()
+
+
+# --- promote's check and bad input that never reaches a cluster ----------------------------------
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path) -> Path:
+    """A kubeconfig whose context `down` names a server nobody listens on (a port the OS freed)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "down",
+                "cluster": {"server": f"https://127.0.0.1:{port}", "insecure-skip-tls-verify": True},
+            }
+        ],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "down", "context": {"cluster": "down", "user": "u"}}],
+        "current-context": "down",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [("down", "cannot reach the cluster of context down"), ("nowhere", "context nowhere")],
+)
+def test_promote_without_its_cluster_is_unavailable_and_commits_nothing(
+    remote: Path, kubeconfig: Path, context: str, message: str
+) -> None:
+    assert release(remote, "dev", f"{REPO}@{digest('p')}")[0] == 0
+    before = head(remote)
+    code, _, err = run(
+        "promote", "--repo", str(remote), "--agent", AGENT, "--from", "dev", "--to", "staging",
+        "--kubeconfig", str(kubeconfig), "--context", f"dev={context}",
+    )  # fmt: skip
+    assert code == ExitStatus.UNAVAILABLE
+    assert message in error_line(err)
+    assert head(remote) == before
+
+
+@pytest.mark.parametrize("command", ["status", "rotate-key"])
+def test_the_day_two_commands_name_an_unreachable_context(
+    remote: Path, kubeconfig: Path, tmp_path: Path, command: str
+) -> None:
+    key = tmp_path / "key"
+    key.write_text(secrets.token_hex(8))
+    extra = ("--repo", str(remote)) if command == "status" else ("--from-file", str(key))
+    code, out, err = run(command, "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *extra)
+    assert code == ExitStatus.UNAVAILABLE, err
+    assert "cannot reach the cluster of the current context of" in error_line(err) and out == ""
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("empty", "is empty; nothing patched"),
+        ("missing", "cannot read"),
+        ("env-unset", "--from-env: $AGENT_ROLLOUTS_TEST_KEY is unset or empty; nothing patched"),
+    ],
+)
+def test_rotate_key_refuses_an_empty_or_unreadable_key_before_touching_the_cluster(
+    kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, message: str
+) -> None:
+    monkeypatch.delenv("AGENT_ROLLOUTS_TEST_KEY", raising=False)
+    (tmp_path / "empty").write_text("  \n")
+    flag = (
+        ("--from-env", "AGENT_ROLLOUTS_TEST_KEY")
+        if source == "env-unset"
+        else ("--from-file", str(tmp_path / source))
+    )
+    code, out, err = run(
+        "rotate-key", "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *flag
+    )
+    assert code == ExitStatus.ERROR  # not 5: the (unreachable) cluster was never asked
+    assert message in error_line(err) and out == ""
+
+
+def test_forge_token_file_is_read_not_echoed(
+    remote: Path, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(forge.token + "\n")
+    monkeypatch.delenv("GITHUB_TOKEN")
+    code, out, err = release(
+        remote, "prod", f"{REPO}@{digest('f')}", "--forge-api-url", forge.url, "--forge-repo", forge.repository,
+        "--forge-token-file", str(token_file),
+    )  # fmt: skip
+    assert code == 0, err
+    assert forge.token not in out + err and len(forge.pulls) == 1
+    assert os.environ.get("GITHUB_TOKEN") is None
