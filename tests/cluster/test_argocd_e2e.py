@@ -230,6 +230,13 @@ def release(stack: Stack, env: str, number: int) -> str:
     """`agent-rollouts release` of the n-th image, then a refresh; returns the commit."""
     image = f"{catalog.image_repository(AGENT)}@{digest(number)}"
     run_cli("release", "--repo", str(stack.remote), "--env", env, "--agent", AGENT, "--image", image)
+    if env == "prod":  # prod's release is a branch for review: a reviewer merges it
+        checkout = stack.workdir / "checkout"
+        branch = f"agent-rollouts/prod/{AGENT}/{digest(number).removeprefix('sha256:')[:12]}"
+        git(checkout, "fetch", "--quiet", "origin")
+        git(checkout, "checkout", "--quiet", "-B", "main", "origin/main")
+        git(checkout, "merge", "--quiet", "--ff-only", f"origin/{branch}")
+        git(checkout, "push", "--quiet", "origin", "main")
     refresh(stack, f"{AGENT}-{env}")
     return git(stack.remote, "rev-parse", "main").strip()
 
