@@ -50,10 +50,12 @@ GENERATED_NOTE = (
     f"Generated from {layout.PLATFORM_FILE} by `agent-rollouts bootstrap`: edit that file, not this one."
 )
 PROJECT_PLATFORM_APP = "platform-{cluster}"  # the Application owning a cluster's shared services
+# Numbered: `kubectl apply -f argocd/` applies files in name order, and an ApplicationSet applied
+# before its AppProject exists makes no Applications until its retry three minutes later.
 ARGOCD_FILES = (
-    PurePosixPath(layout.ARGOCD_DIR) / "project.yaml",
-    PurePosixPath(layout.ARGOCD_DIR) / "applicationsets.yaml",
-    PurePosixPath(layout.ARGOCD_DIR) / "platform.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "1-project.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "2-applicationsets.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "3-platform.yaml",
 )
 TOLERANCE_ARG = "tolerance-"  # an AnalysisTemplate arg `tolerance-<check>` carries one judge tolerance
 # The uid of the dashboard rollouts/monitoring ships.

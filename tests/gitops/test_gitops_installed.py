@@ -58,10 +58,10 @@ def run(venv: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.Co
 def owners_by_cluster(checkout: Path) -> dict[str, Counter[tuple[str, str, str]]]:
     """For each destination server, how many Applications own each (kind, namespace, name)."""
     appsets = [
-        doc for doc in yaml.safe_load_all((checkout / "argocd/applicationsets.yaml").read_text()) if doc
+        doc for doc in yaml.safe_load_all((checkout / "argocd/2-applicationsets.yaml").read_text()) if doc
     ]
     platform_apps = [
-        doc for doc in yaml.safe_load_all((checkout / "argocd/platform.yaml").read_text()) if doc
+        doc for doc in yaml.safe_load_all((checkout / "argocd/3-platform.yaml").read_text()) if doc
     ]
     folders: list[tuple[str, str, Path]] = []
     for appset in appsets:

@@ -82,7 +82,7 @@ def test_removing_an_agent_keeps_its_folders_until_prune(remote: Path, tmp_path:
     assert "envs/dev/qna/kustomization.yaml" not in files  # appears with qna's first release
     assert not [name for name in files if name.startswith("envs/") and "/knowledge-qna/" in name]
     # Argo CD then deletes the Application knowledge-qna-<env> but not what it deployed.
-    appsets = list(yaml.safe_load_all(show(remote, "argocd/applicationsets.yaml")))
+    appsets = list(yaml.safe_load_all(show(remote, "argocd/2-applicationsets.yaml")))
     assert all(appset["spec"]["syncPolicy"]["preserveResourcesOnDeletion"] for appset in appsets)
 
 

@@ -46,8 +46,8 @@ def test_bootstrap_creates_the_layout_in_a_new_bare_repo(seed_remote: Path) -> N
         "base/README.md",
         "base/VERSION",
         "argocd/README.md",
-        "argocd/project.yaml",
-        "argocd/platform.yaml",
+        "argocd/1-project.yaml",
+        "argocd/3-platform.yaml",
         "clusters/kubernetes-default-svc/kustomization.yaml",
         ".github/workflows/validate.yaml",
     ):
