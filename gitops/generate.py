@@ -27,9 +27,11 @@ ENV_LABEL = "agent-rollouts.io/environment"
 ROLLOUT_ACTIONS = ("resume", "promote-full", "abort", "retry")
 APP_TRIGGERS = ("on-deployed", "on-health-degraded", "on-sync-failed")
 ROLLOUT_TRIGGERS = ("on-rollout-paused", "on-rollout-aborted", "on-analysis-run-failed")
+# Numbered: `kubectl apply -f argocd/` applies files in name order, and an ApplicationSet applied
+# before its AppProject exists makes no Applications until its retry three minutes later.
 ARGOCD_FILES = (
-    PurePosixPath(layout.ARGOCD_DIR) / "project.yaml",
-    PurePosixPath(layout.ARGOCD_DIR) / "applicationsets.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "1-project.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "2-applicationsets.yaml",
 )
 # The uid of the dashboard rollouts/monitoring ships.
 GRAFANA_DASHBOARD_PATH = "/d/agent-rollouts-canary/agent-rollouts-canary"

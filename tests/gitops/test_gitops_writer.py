@@ -39,7 +39,7 @@ def test_bootstrap_creates_the_layout_in_a_new_bare_repo(seed_remote: Path) -> N
         assert f"variants/{env}/README.md" in files
         for agent in AGENTS:
             assert len(pin(seed_remote, env, agent)) == 1
-    for name in ("README.md", "base/README.md", "base/VERSION", "argocd/README.md", "argocd/project.yaml"):
+    for name in ("README.md", "base/README.md", "base/VERSION", "argocd/README.md", "argocd/1-project.yaml"):
         assert name in files
     assert "base/rollouts/envs/dev/code-analysis/kustomization.yaml" in files
     assert "platform-commit: " in show(seed_remote, "base/VERSION")
