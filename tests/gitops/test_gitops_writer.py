@@ -17,7 +17,7 @@ from gitops.git import Checkout
 from gitops.writer import Options, bootstrap, init
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
 from kernel.platform import example_text
-from tools.procs import LOOPBACK, free_port
+from tools.procs import LOOPBACK
 
 REPO = image_repository("code-analysis")
 
@@ -286,8 +286,8 @@ class _Unauthorized(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def unauthorized_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadingHTTPServer((LOOPBACK, port), _Unauthorized)
+    server = ThreadingHTTPServer((LOOPBACK, 0), _Unauthorized)
+    port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://{LOOPBACK}:{port}/acme/envs.git"
