@@ -12,9 +12,11 @@ COPY pyproject.toml README.md ./
 COPY kernel kernel
 COPY agents agents
 COPY agent_rollouts agent_rollouts
+# Kubernetes' JSON schemas (~100 MB) serve `validate`, which never runs in this image.
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/venv/bin/pip install --no-cache-dir .
+ && /opt/venv/bin/pip install --no-cache-dir . \
+ && /opt/venv/bin/pip uninstall --yes --quiet kubernetes-validate
 
 FROM python:3.11-slim-bookworm
 ARG AGENT=knowledge-qna

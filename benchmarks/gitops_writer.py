@@ -19,12 +19,13 @@ from pathlib import Path
 import yaml
 
 from gitops import layout
-from gitops.generate import Platform
+from gitops.generate import PlatformManifests
 from gitops.git import git
 from gitops.images import parse_image, set_pin
 from gitops.validation import Validator
-from gitops.writer import Options, RetryPolicy, bootstrap, release
+from gitops.writer import Options, RetryPolicy, bootstrap, init, release
 from kernel.catalog import AGENTS, image_repository
+from kernel.platform import example_text
 
 _counter = iter(range(1_000_000))
 _lock = threading.Lock()
@@ -43,7 +44,7 @@ def by_hand(remote: Path, env: str, agent: str, image: str) -> None:
         git(work, "clone", "--quiet", "--branch", "main", str(remote), ".", check=False)
         while True:
             path = work / layout.pin_file(env, agent)
-            data = set_pin(agent, yaml.safe_load(path.read_text()), parse_image(image))
+            data = set_pin(image_repository(agent), yaml.safe_load(path.read_text()), parse_image(image))
             path.write_text(yaml.safe_dump(data, sort_keys=False))
             git(work, "commit", "--quiet", "-am", f"release({env}): {agent}", check=False)
             if git(work, "push", "--quiet", "origin", "HEAD:main", check=False).returncode == 0:
@@ -88,7 +89,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         remote = Path(tmp) / "envs.git"
         subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
-        bootstrap(str(remote), platform=Platform.current())
+        init(str(remote), example_text())
+        bootstrap(str(remote), manifests=PlatformManifests.current())
         writer = latencies(with_writer, remote, args.releases)
         floor = latencies(by_hand, remote, args.releases)
         with tempfile.TemporaryDirectory() as clone:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 import yaml
 
 from kernel.errors import ToolMissing
-from kernel.toolpaths import CRD_DIR_VARIABLE, REPO_ROOT, tools_dir
+from kernel.toolpaths import CRD_DIR_VARIABLE, REPO_ROOT, find_tool, is_clone, tools_dir
 
 # The Kubernetes minor whose native schemas the rendered manifests must satisfy.
 KUBERNETES_VERSION = "1.33.0"
@@ -51,9 +52,35 @@ class SchemaLocations:
 
 
 def default_crd_dir() -> Path:
-    """`$AGENT_ROLLOUTS_CRD_DIR`, else `../shared/crds` beside the repo."""
+    """`$AGENT_ROLLOUTS_CRD_DIR`, else `../shared/crds` beside a clone, else the current cluster's CRDs."""
     configured = os.environ.get(CRD_DIR_VARIABLE)
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "crds"
+    if configured:
+        return Path(configured)
+    beside = REPO_ROOT.parent / "shared" / "crds"
+    return beside if is_clone() and beside.is_dir() else cluster_crd_dir()
+
+
+def cluster_crd_dir() -> Path:
+    """The CRDs of kubectl's current cluster (`kubectl get crd -o yaml`), kept in the tools cache."""
+    try:
+        kubectl = find_tool("kubectl")
+    except ToolMissing as exc:
+        raise ToolMissing(f"no CRD schemas: pass --crd-dir DIR or set ${CRD_DIR_VARIABLE} ({exc})") from exc
+    result = subprocess.run(
+        [kubectl, "get", "crd", "-o", "yaml"], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1]
+        raise ToolMissing(
+            f"no CRD schemas: pass --crd-dir DIR (CRD YAML of Argo Rollouts, Argo CD, Istio and the "
+            f"Prometheus operator) or set ${CRD_DIR_VARIABLE}; `kubectl get crd` failed: {reason}"
+        )
+    folder = tools_dir() / "crds-from-cluster"
+    file = folder / "crds.yaml"
+    if not file.is_file() or file.read_text() != result.stdout:  # unchanged CRDs keep their schemas
+        folder.mkdir(parents=True, exist_ok=True)
+        file.write_text(result.stdout)
+    return folder
 
 
 # --- custom resources ------------------------------------------------------------------------
@@ -117,7 +144,7 @@ def write_crd_schemas(crd_dir: Path, out_dir: Path) -> list[Path]:
             path.write_text(json.dumps(strict_crd_schema(with_object_header(openapi))))
             written.append(path)
     if not written:
-        raise FileNotFoundError(f"{crd_dir}: no CustomResourceDefinition with a schema found")
+        raise ToolMissing(f"{crd_dir}: no CustomResourceDefinition with a schema found (set --crd-dir)")
     return written
 
 
@@ -215,12 +242,12 @@ def ensure_schemas(crd_dir: Path | None = None) -> SchemaLocations:
     """Generate (or reuse) the schemas for Kubernetes KUBERNETES_VERSION and the CRDs in crd_dir."""
     crd_dir = crd_dir or default_crd_dir()
     if not crd_dir.is_dir():
-        raise FileNotFoundError(f"{crd_dir}: CRD folder not found (set --crd-dir or ${CRD_DIR_VARIABLE})")
+        raise ToolMissing(f"{crd_dir}: CRD folder not found (set --crd-dir or ${CRD_DIR_VARIABLE})")
     root = tools_dir() / "schemas"
     try:
         source = f"kubernetes-validate {version('kubernetes-validate')}"
     except PackageNotFoundError as exc:
-        raise ToolMissing("kubernetes-validate is not installed; run `make bootstrap`") from exc
+        raise ToolMissing("kubernetes-validate is not installed: `pip install kubernetes-validate`") from exc
     kubernetes = generate_once(
         root / f"kubernetes-v{KUBERNETES_VERSION}",
         f"{source} {hashlib.sha256(GENERATOR).hexdigest()}",

@@ -17,9 +17,9 @@ from ci.checks import Problem, Rendered, kubeconform, promtool, references
 from ci.checks import policy as policy_scan
 from ci.render import RenderError, kustomize_build, overlays
 from ci.schemas import ensure_schemas
-from kernel.toolpaths import REPO_ROOT
+from kernel.toolpaths import REPO_ROOT, manifests_root
 
-RULE_TESTS = REPO_ROOT / "rollouts" / "monitoring" / "tests"
+RULE_TESTS = manifests_root() / "rollouts" / "monitoring" / "tests"
 RENDER = "render"
 CHECKS = (RENDER, kubeconform.CHECK, promtool.CHECK, references.CHECK, policy_scan.CHECK)
 

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from gitops.errors import GitopsError
+from kernel.platform import yaml_problem
 
 
 def write_file(path: Path, text: str) -> None:
@@ -28,11 +29,9 @@ def load_yaml(checkout: Path, relative: PurePosixPath) -> dict[str, Any]:
     try:
         data = yaml.safe_load((checkout / relative).read_text())
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise GitopsError(
-            f"{relative}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"
-        ) from exc
+        line, problem = yaml_problem(exc)
+        where = f" at line {line}" if line else ""
+        raise GitopsError(f"{relative}: not valid YAML{where}: {problem}") from exc
     if not isinstance(data, dict):
         raise GitopsError(f"{relative}: not a YAML mapping")
     return data

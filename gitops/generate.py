@@ -1,4 +1,13 @@
-"""The environments repo's generated files, rendered from the Jinja2 templates in `templates/`."""
+"""The environments repo's generated files, from its `agent-rollouts.yaml` and the Jinja2 templates.
+
+- `base/`: the platform's `rollouts/` and `analysis/`, vendored verbatim.
+- `generated/agents/<agent>/`: the agent-neutral base named, imaged and labelled for one agent.
+- `generated/envs/<env>/`: a Component with the environment's replicas, canary steps (pauses, gate)
+  and links, derived from the platform's own step list so the gates are written once.
+- `envs/<env>/<agent>/`: one Application each, pinning the image (kept across refreshes).
+- `clusters/<cluster>/`: one Application per destination cluster for the judge and monitoring, which
+  exist once per cluster however many environments share it.
+"""
 
 import json
 import shutil
@@ -16,23 +25,48 @@ from gitops.files import load_yaml, write_file
 from gitops.images import ImageRef, MalformedReference, image_entry, parse_image, pinned_image
 from gitops.validation import render_folder
 from kernel import __version__
-from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
-from kernel.toolpaths import REPO_ROOT
+from kernel.platform import Agent, Environment, Platform
+from kernel.toolpaths import REPO_ROOT, is_clone, manifests_root
 
 PROJECT = "agent-rollouts"
 ARGOCD_NAMESPACE = "argocd"
-CLUSTER = "https://kubernetes.default.svc"
-AUTOMATED_ENVS = ("dev", "staging")  # prod syncs only when someone presses sync
 ENV_LABEL = "agent-rollouts.io/environment"
-ROLLOUT_ACTIONS = ("resume", "promote-full", "abort", "retry")
-APP_TRIGGERS = ("on-deployed", "on-health-degraded", "on-sync-failed")
-ROLLOUT_TRIGGERS = ("on-rollout-paused", "on-rollout-aborted", "on-analysis-run-failed")
-ARGOCD_FILES = (
-    PurePosixPath(layout.ARGOCD_DIR) / "project.yaml",
-    PurePosixPath(layout.ARGOCD_DIR) / "applicationsets.yaml",
+CLUSTER_LABEL = "agent-rollouts.io/cluster"
+# release-operator moves a canary along its gates; promote-full skips every remaining gate, so it
+# belongs to a role of its own (release-override) that few people hold.
+OPERATOR_ACTIONS = ("resume", "abort", "retry")
+OVERRIDE_ACTIONS = ("promote-full",)
+# Argo CD notifications: only what needs a human (a failed sync, a degraded app).
+APP_TRIGGERS = ("on-sync-failed", "on-health-degraded")
+# Argo Rollouts notifications (rollouts/monitoring): the manual gate (on-rollout-paused's condition
+# skips timed pauses), aborts, failed and errored analyses.
+ROLLOUT_TRIGGERS = (
+    "on-rollout-paused",
+    "on-rollout-aborted",
+    "on-analysis-run-failed",
+    "on-analysis-run-error",
 )
+GENERATED_NOTE = (
+    f"Generated from {layout.PLATFORM_FILE} by `agent-rollouts bootstrap`: edit that file, not this one."
+)
+PROJECT_PLATFORM_APP = "platform-{cluster}"  # the Application owning a cluster's shared services
+# Numbered: `kubectl apply -f argocd/` applies files in name order, and an ApplicationSet applied
+# before its AppProject exists makes no Applications until its retry three minutes later.
+ARGOCD_FILES = (
+    PurePosixPath(layout.ARGOCD_DIR) / "1-project.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "2-applicationsets.yaml",
+    PurePosixPath(layout.ARGOCD_DIR) / "3-platform.yaml",
+)
+TOLERANCE_ARG = "tolerance-"  # an AnalysisTemplate arg `tolerance-<check>` carries one judge tolerance
 # The uid of the dashboard rollouts/monitoring ships.
 GRAFANA_DASHBOARD_PATH = "/d/agent-rollouts-canary/agent-rollouts-canary"
+LINK_ANNOTATIONS = ("link.argocd.argoproj.io/judge-report", "link.argocd.argoproj.io/grafana")
+# The step list every environment's canary is derived from: the platform's, with the manual gate.
+CANARY_STEPS = PurePosixPath("rollouts") / "components" / "prod" / "canary-rollout-steps.yaml"
+ISTIO_COMPONENT = PurePosixPath("rollouts") / "components" / "istio"
+# The image the judge's Deployment (rollouts/judge) names; a cluster folder pins a digest of it.
+JUDGE_MANIFEST_IMAGE = "ghcr.io/agent-rollouts/agent-rollouts"
+JUDGE_DEPLOYMENT = PurePosixPath("rollouts") / "judge" / "judge-deployment.yaml"
 # Kinds without a namespace that the AppProject must allow explicitly (group, kind).
 CLUSTER_SCOPED = {
     ("", "Namespace"),
@@ -63,8 +97,6 @@ class BootstrapSettings:
 
     repo_url: str
     branch: str = "main"
-    grafana_url: str = "https://grafana.example.com"
-    judge_url: str = "https://judge.example.com"
     notify_channel: str = "agent-rollouts"
 
     @classmethod
@@ -76,15 +108,18 @@ class BootstrapSettings:
 
 
 @dataclass(frozen=True)
-class Platform:
-    """The platform checkout whose manifests are vendored, and its version."""
+class PlatformManifests:
+    """The platform manifests that are vendored (a clone's, or the installed package's), and their version."""
 
     root: Path
     version: str
     commit: str
 
     @classmethod
-    def current(cls, root: Path = REPO_ROOT) -> "Platform":
+    def current(cls, root: Path | None = None) -> "PlatformManifests":
+        root = root or manifests_root()
+        if not (root == REPO_ROOT and is_clone()):
+            return cls(root, __version__, f"agent-rollouts {__version__} package")
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
         commit = head.stdout.strip() if head.returncode == 0 else "unknown"
         dirty = subprocess.run(
@@ -102,124 +137,499 @@ def render_template(template: str, **values: Any) -> str:
     return _templates.get_template(template).render(layout=layout, **values)
 
 
-def generate(checkout: Path, platform: Platform, settings: BootstrapSettings) -> None:
+class _Dumper(yaml.SafeDumper):
+    """Writes multi-line strings (inline kustomize patches) as literal blocks, readable in a diff."""
+
+
+_Dumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
+def dump(header: str, data: Any) -> str:
+    """A generated YAML file: a comment saying what it is, then the data."""
+    comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return comment + yaml.dump(data, Dumper=_Dumper, sort_keys=False)
+
+
+def stale_folders(checkout: Path, platform: Platform) -> list[str]:
+    """Folders under envs/ and clusters/ the platform file no longer names (a renamed or removed agent)."""
+    wanted = set(map(str, layout.all_env_folders(platform)))
+    found = [
+        folder.relative_to(checkout).as_posix()
+        for pattern in (f"{layout.ENVS_DIR}/*/*", f"{layout.CLUSTERS_DIR}/*")
+        for folder in sorted(checkout.glob(pattern))
+        if folder.is_dir()
+    ]
+    return [folder for folder in found if folder not in wanted]
+
+
+def generate(
+    checkout: Path,
+    manifests: PlatformManifests,
+    platform: Platform,
+    settings: BootstrapSettings,
+    prune: bool = False,
+) -> None:
     """Create or refresh every generated file, keeping image pins and existing variant files."""
-    pins = {(env, agent): _existing_pin(checkout, env, agent) for env in ENVIRONMENTS for agent in AGENTS}
-    _vendor(checkout, platform)
-    for env in ENVIRONMENTS:
-        _write_variant(checkout, env, settings)
-        for name in layout.ENV_DIR_NAMES:
-            pin = pins.get((env, name)) or (_platform_image(checkout, env, name) if name in AGENTS else None)
-            _write_env_folder(checkout, env, name, pin)
-        write_file(
-            checkout / layout.ENVS_DIR / env / "README.md",
-            render_template(
-                "env-README.md.j2",
-                env=env,
-                names=layout.ENV_DIR_NAMES,
-                namespace=namespace(env),
-                automated=env in AUTOMATED_ENVS,
-            ),
+    stale = stale_folders(checkout, platform)
+    if stale and not prune:
+        raise GitopsError(
+            f"{', '.join(stale)}: no longer in {layout.PLATFORM_FILE}; their Applications keep running. "
+            "Pass --prune to delete these folders (Argo CD then deletes the Applications, keeping their "
+            "workloads: preserveResourcesOnDeletion)"
         )
-    _write_argocd(checkout, settings)
+    for folder in stale:
+        shutil.rmtree(checkout / folder)
+    pins = {
+        (env, agent.name): _existing_pin(checkout, layout.pin_file(env, agent.name), agent.image)
+        for env in platform.environment_names
+        for agent in platform.agents
+    }
+    _vendor(checkout, manifests)
+    for agent in platform.agents:
+        _write_agent(checkout, platform, agent)
+    for env in platform.environments:
+        _write_env_component(checkout, platform, env)
+        _write_variant(checkout, platform, env, settings)
+        for agent in platform.agents:
+            pin = pins[(env.name, agent.name)] or _example_pin(checkout, env.name, agent)
+            if pin or (checkout / layout.pin_file(env.name, agent.name)).is_file():
+                write_env_folder(checkout, env, agent, pin)
+        write_file(
+            checkout / layout.ENVS_DIR / env.name / "README.md",
+            render_template("env-README.md.j2", env=env, names=platform.agent_names),
+        )
+    for cluster, envs in platform.clusters().items():
+        _write_cluster(checkout, platform, cluster, envs)
+    _write_argocd(checkout, platform, settings)
+    common = _common(platform, settings)
+    write_file(checkout / "README.md", render_template("README.md.j2", **common, manifests=manifests))
     write_file(
-        checkout / "README.md", render_template("README.md.j2", **_common(settings), platform=platform)
+        checkout / layout.GENERATED_DIR / "README.md", render_template("generated-README.md.j2", **common)
     )
+    write_file(checkout / layout.CI_WORKFLOW, render_template("validate-workflow.yaml.j2", **common))
     write_file(checkout / layout.SETTINGS_FILE, yaml.safe_dump(asdict(settings), sort_keys=False))
 
 
-def _common(settings: BootstrapSettings) -> dict[str, Any]:
+def _common(platform: Platform, settings: BootstrapSettings) -> dict[str, Any]:
+    first = platform.agents[0]
     return {
         "settings": settings,
+        "platform": platform,
         "project": PROJECT,
         "argocd_namespace": ARGOCD_NAMESPACE,
-        "cluster": CLUSTER,
         "env_label": ENV_LABEL,
-        "rollout_actions": ROLLOUT_ACTIONS,
+        "operator_actions": OPERATOR_ACTIONS,
+        "override_actions": OVERRIDE_ACTIONS,
         "app_triggers": APP_TRIGGERS,
-        "auto_envs": [env for env in ENVIRONMENTS if env in AUTOMATED_ENVS],
-        "manual_envs": [env for env in ENVIRONMENTS if env not in AUTOMATED_ENVS],
-        "example_agent": AGENTS[0],
-        "example_image": image_repository(AGENTS[0]),
+        "auto_envs": [env.name for env in platform.environments if env.automated],
+        "manual_envs": [env.name for env in platform.environments if not env.automated],
+        "example_agent": first.name,
+        "example_image": first.image,
+        "version": __version__,
     }
 
 
-def _existing_pin(checkout: Path, env: str, agent: str) -> ImageRef | None:
-    relative = layout.pin_file(env, agent)
-    return pinned_image(agent, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+def _existing_pin(checkout: Path, relative: PurePosixPath, repository: str) -> ImageRef | None:
+    return (
+        pinned_image(repository, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+    )
 
 
-def _vendor(checkout: Path, platform: Platform) -> None:
+def _vendor(checkout: Path, manifests: PlatformManifests) -> None:
     """Replace base/ with the platform's folders, so files deleted upstream disappear too."""
-    if not (platform.root / layout.PLATFORM_ENVS).is_dir():
-        raise GitopsError(f"{platform.root / layout.PLATFORM_ENVS}: the platform has no overlays to vendor")
+    if not all((manifests.root / name).is_dir() for name in layout.VENDORED_DIRS):
+        raise GitopsError(
+            f"{manifests.root}: the platform manifests (rollouts/, analysis/) are missing; "
+            "reinstall agent-rollouts from a wheel or run from a clone"
+        )
     base = checkout / layout.BASE_DIR
     for name in layout.VENDORED_DIRS:
         shutil.rmtree(base / name, ignore_errors=True)
-        shutil.copytree(platform.root / name, base / name, ignore=_IGNORED)
-    write_file(checkout / layout.VERSION_FILE, render_template("VERSION.j2", platform=platform))
-    write_file(base / "README.md", render_template("base-README.md.j2", platform=platform))
+        shutil.copytree(manifests.root / name, base / name, ignore=_IGNORED)
+    write_file(checkout / layout.VERSION_FILE, render_template("VERSION.j2", manifests=manifests))
+    write_file(base / "README.md", render_template("base-README.md.j2", manifests=manifests))
 
 
-def _platform_overlay(env: str, name: str) -> PurePosixPath:
-    return layout.PLATFORM_ENVS / env / name
+def _up(folder: PurePosixPath) -> str:
+    """The relative path from `folder` back to the repo root."""
+    return "/".join([".."] * len(folder.parts))
 
 
-def _platform_image(checkout: Path, env: str, agent: str) -> ImageRef:
-    """The image the platform's own overlay renders for an agent: the first pin of a new folder."""
-    overlay = PurePosixPath(layout.BASE_DIR) / _platform_overlay(env, agent)
+def _example_pin(checkout: Path, env: str, agent: Agent) -> ImageRef | None:
+    """The project's own agents start from their platform overlay's example digest; any other agent's
+    folder appears with its first `release` (or `promote`) to the environment, so nothing unreleased runs."""
+    overlay = PurePosixPath(layout.BASE_DIR) / layout.PLATFORM_ENVS / env / agent.name
+    if not (checkout / overlay).is_dir():
+        return None
     for document in yaml.safe_load_all(render_folder(checkout / overlay, str(overlay))):
         pod = ((document or {}).get("spec") or {}).get("template", {}).get("spec") or {}
-        for container in [*pod.get("containers", []), *pod.get("initContainers", [])]:
+        for container in pod.get("containers", []):
             try:
                 image = parse_image(str(container.get("image", "")))
             except MalformedReference:
                 continue
-            if image.repository == image_repository(agent):
+            if image.repository == agent.image:
                 return image
-    raise GitopsError(f"{overlay}: renders no container image from {image_repository(agent)}")
+    return None
 
 
-def _write_env_folder(checkout: Path, env: str, name: str, pin: ImageRef | None) -> None:
-    folder = checkout / layout.env_folder(env, name)
+def _tolerance_args(checkout: Path) -> dict[str, dict[str, int]]:
+    """AnalysisTemplates that pass the judge tolerances: name -> check -> index of its
+    `tolerance-<check>` arg (analysis/agent-regression.yaml declares one per check, with a default)."""
+    found: dict[str, dict[str, int]] = {}
+    for path in sorted((checkout / layout.BASE_DIR / "analysis").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if not isinstance(document, dict) or document.get("kind") != "AnalysisTemplate":
+                continue
+            for index, arg in enumerate((document.get("spec") or {}).get("args") or []):
+                check = str(arg.get("name", "")).removeprefix(TOLERANCE_ARG)
+                if str(arg.get("name", "")).startswith(TOLERANCE_ARG):
+                    found.setdefault(document["metadata"]["name"], {})[check] = index
+    return found
+
+
+def _write_agent(checkout: Path, platform: Platform, agent: Agent) -> None:
+    folder = PurePosixPath(layout.GENERATED_DIR) / "agents" / agent.name
+    rollout_patch = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "agent"},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"prometheus.io/port": str(agent.port)}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "agent",
+                            "env": [
+                                {"name": "AGENT_NAME", "value": agent.name},
+                                {"name": "AGENT_PORT", "value": str(agent.port)},
+                                {
+                                    "name": "AGENT_LLM_API_KEY",
+                                    "valueFrom": {
+                                        "secretKeyRef": {
+                                            "name": f"{agent.name}-llm-credentials",
+                                            "key": "api-key",
+                                        }
+                                    },
+                                },
+                            ],
+                        }
+                    ]
+                },
+            }
+        },
+    }
+    monitor_patch = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": "agent", "labels": platform.monitoring_labels},
+    }
+    port = [
+        {
+            "op": "replace",
+            "path": "/spec/template/spec/containers/0/ports/0/containerPort",
+            "value": agent.port,
+        }
+    ]
+    patches: list[dict[str, Any]] = [
+        {"path": "rollout.yaml"},
+        {"target": {"kind": "Rollout"}, "patch": yaml.safe_dump(port, sort_keys=False)},
+        {"target": {"kind": "PodMonitor"}, "patch": yaml.safe_dump(monitor_patch, sort_keys=False)},
+    ]
+    if agent.command:
+        operations = [
+            {"op": "add", "path": "/spec/template/spec/containers/0/command", "value": list(agent.command)},
+            {"op": "remove", "path": "/spec/template/spec/containers/0/args"},
+        ]
+        patches.append({"target": {"kind": "Rollout"}, "patch": yaml.safe_dump(operations, sort_keys=False)})
+    if agent.tolerances:
+        templates = _tolerance_args(checkout)
+        passed = sorted({check for args in templates.values() for check in args})
+        unjudged = sorted(set(agent.tolerances) - set(passed))
+        if unjudged:
+            raise GitopsError(
+                f"{layout.PLATFORM_FILE}: agents[{agent.name}].tolerances: no analysis template passes the "
+                f"judge a tolerance for {', '.join(unjudged)} (they pass {', '.join(passed) or 'none'})"
+            )
+        for template, args in templates.items():
+            # Argo passes arg values as strings; the template's default is replaced, per agent.
+            operations = [
+                {"op": "replace", "path": f"/spec/args/{index}/value", "value": str(agent.tolerances[check])}
+                for check, index in args.items()
+                if check in agent.tolerances
+            ]
+            if operations:
+                patches.append(
+                    {
+                        "target": {"kind": "AnalysisTemplate", "name": template},
+                        "patch": yaml.safe_dump(operations, sort_keys=False),
+                    }
+                )
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [f"{_up(folder)}/{layout.BASE_DIR}/rollouts/base"],
+        "namePrefix": f"{agent.name}-",
+        "labels": [
+            {
+                "pairs": {"app.kubernetes.io/name": agent.name},
+                "includeSelectors": True,
+                "includeTemplates": True,
+            },
+            {"pairs": {"app.kubernetes.io/part-of": PROJECT}},
+        ],
+        "images": [{"name": "agent-image", "newName": agent.image}],
+        "patches": patches,
+    }
+    header = (
+        f"The {agent.name} agent: the platform's agent-neutral base, named, imaged and labelled for it.\n"
+        + GENERATED_NOTE
+    )
+    write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, kustomization))
+    write_file(
+        checkout / folder / "rollout.yaml",
+        dump(
+            f"{agent.name}'s name, port and LLM key Secret (`{agent.name}-llm-credentials`, key `api-key`).",
+            rollout_patch,
+        ),
+    )
+
+
+def _links(platform: Platform, env: Environment) -> dict[str, str]:
+    """The AnalysisRun links; AGENT is replaced with the Rollout's agent by the Component's replacements."""
+    return {
+        LINK_ANNOTATIONS[0]: f"{platform.links['judge']}/reports?agent=AGENT",
+        LINK_ANNOTATIONS[
+            1
+        ]: f"{platform.links['grafana']}{GRAFANA_DASHBOARD_PATH}?var-namespace={env.namespace}&var-agent=AGENT",
+    }
+
+
+def _canary_steps(checkout: Path, platform: Platform, env: Environment) -> list[dict[str, Any]]:
+    """The platform's step list with this environment's pauses, gate and links."""
+    source = PurePosixPath(layout.BASE_DIR) / CANARY_STEPS
+    steps: list[dict[str, Any]] = load_yaml(checkout, source)["spec"]["strategy"]["canary"]["steps"]
+    timed = [step for step in steps if (step.get("pause") or {}).get("duration")]
+    if len(timed) != len(env.pauses):
+        raise GitopsError(
+            f"{source}: has {len(timed)} timed pauses, but {layout.PLATFORM_FILE} gives {env.name} {len(env.pauses)}"
+        )
+    result: list[dict[str, Any]] = []
+    pauses = iter(env.pauses)
+    for step in steps:
+        if "pause" in step and not step["pause"]:
+            if env.gate == "manual":
+                result.append({"pause": {}})
+        elif "pause" in step:
+            result.append({"pause": {"duration": next(pauses)}})
+        elif "analysis" in step:
+            metadata: dict[str, Any] = {"annotations": _links(platform, env)}
+            result.append({"analysis": {**step["analysis"], "analysisRunMetadata": metadata}})
+        else:
+            result.append(step)
+    return result
+
+
+def _write_env_component(checkout: Path, platform: Platform, env: Environment) -> None:
+    folder = PurePosixPath(layout.GENERATED_DIR) / "envs" / env.name
+    steps = _canary_steps(checkout, platform, env)
+    steps_patch = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "agent"},
+        "spec": {
+            "replicas": env.replicas,
+            "strategy": {
+                "canary": {
+                    "analysis": {"analysisRunMetadata": {"annotations": _links(platform, env)}},
+                    "steps": steps,
+                }
+            },
+        },
+    }
+    annotation_paths = [
+        f"spec.strategy.canary.{prefix}analysisRunMetadata.annotations.[{annotation}]"
+        for prefix in ("analysis.", "steps.*.analysis.")
+        for annotation in LINK_ANNOTATIONS
+    ]
+    component = {
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
+        "patches": [
+            {
+                "path": "canary-rollout.yaml",
+                "target": {"kind": "Rollout", "labelSelector": "agent-rollouts.io/strategy=canary"},
+            }
+        ],
+        # Components run after the agent's kustomization: the links take its name from the Rollout.
+        # The judge link ends in `?agent=AGENT` (2nd part by `=`), Grafana's in `&var-agent=AGENT` (3rd).
+        "replacements": [
+            {
+                "source": {"kind": "Rollout", "fieldPath": "metadata.labels.[app.kubernetes.io/name]"},
+                "targets": [
+                    {
+                        "select": {"kind": "Rollout", "labelSelector": "agent-rollouts.io/strategy=canary"},
+                        "fieldPaths": [path for path in annotation_paths if annotation in path],
+                        "options": {"delimiter": "=", "index": index},
+                    }
+                    for annotation, index in zip(LINK_ANNOTATIONS, (1, 2), strict=True)
+                ],
+            }
+        ],
+    }
+    gate = (
+        "a manual gate before 100% (`kubectl argo rollouts promote`)"
+        if env.gate == "manual"
+        else "no manual gate"
+    )
+    header = (
+        f"{env.name}: {env.replicas} replicas, canary pauses {', '.join(env.pauses)} before the judge's gates, {gate}.\n"
+        + GENERATED_NOTE
+    )
+    write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, component))
+    write_file(
+        checkout / folder / "canary-rollout.yaml",
+        dump(
+            f"{env.name}'s canary: the platform's steps ({CANARY_STEPS}) with {env.name}'s pauses and links.",
+            steps_patch,
+        ),
+    )
+
+
+def write_env_folder(checkout: Path, env: Environment, agent: Agent, pin: ImageRef | None) -> None:
+    """`envs/<env>/<agent>`: the agent built for the environment, pinning `pin`."""
+    folder = layout.env_folder(env.name, agent.name)
+    up = _up(folder)
     kustomization: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [f"../../../{layout.BASE_DIR}/{_platform_overlay(env, name)}"],
-        "components": [f"../../../{layout.VARIANTS_DIR}/{env}"],
+        "namespace": env.namespace,
+        "resources": [f"{up}/{layout.GENERATED_DIR}/agents/{agent.name}"],
+        "components": [
+            f"{up}/{layout.GENERATED_DIR}/envs/{env.name}",
+            f"{up}/{layout.BASE_DIR}/{ISTIO_COMPONENT}",
+            f"{up}/{layout.VARIANTS_DIR}/{env.name}",
+        ],
     }
     if pin:
-        kustomization["images"] = [image_entry(name, pin)]
+        kustomization["images"] = [image_entry(agent.image, pin)]
     # The same YAML dumper as release's rewrite, so the first release is a one-line diff.
     body = yaml.safe_dump(kustomization, sort_keys=False)
-    values = {
-        "env": env,
-        "name": name,
-        "platform_overlay": _platform_overlay(env, name),
-        "namespace": namespace(env),
-        "automated": env in AUTOMATED_ENVS,
-        "repository": image_repository(name) if name in AGENTS else "",
-    }
+    values = {"env": env, "agent": agent}
     write_file(
-        folder / layout.KUSTOMIZATION,
-        render_template("envs-kustomization.yaml.j2", body=body, pinned=bool(pin), **values),
+        checkout / folder / layout.KUSTOMIZATION,
+        render_template("envs-kustomization.yaml.j2", body=body, **values),
     )
-    write_file(folder / "README.md", render_template("envs-README.md.j2", **values))
+    write_file(checkout / folder / "README.md", render_template("envs-README.md.j2", **values))
 
 
-def _grafana_link(settings: BootstrapSettings, env: str) -> str:
+def _judge_image(checkout: Path) -> ImageRef:
+    """The judge image the vendored Deployment names: a cluster folder's first pin."""
+    for container in load_yaml(checkout, PurePosixPath(layout.BASE_DIR) / JUDGE_DEPLOYMENT)["spec"][
+        "template"
+    ]["spec"]["containers"]:
+        image = parse_image(container["image"])
+        if image.repository == JUDGE_MANIFEST_IMAGE:
+            return image
+    raise GitopsError(f"{JUDGE_DEPLOYMENT}: names no {JUDGE_MANIFEST_IMAGE} image")
+
+
+def judge_pin(checkout: Path, cluster: str) -> ImageRef | None:
+    """The judge image a cluster folder pins."""
+    return _existing_pin(
+        checkout, layout.cluster_folder(cluster) / layout.KUSTOMIZATION, JUDGE_MANIFEST_IMAGE
+    )
+
+
+def _write_cluster(checkout: Path, platform: Platform, cluster: str, envs: tuple[Environment, ...]) -> None:
+    folder = layout.cluster_folder(cluster)
+    up = _up(folder)
+    pin = judge_pin(checkout, cluster) or _judge_image(checkout)
+    if pin.repository == JUDGE_MANIFEST_IMAGE and platform.judge_image != JUDGE_MANIFEST_IMAGE:
+        pin = ImageRef(platform.judge_image, pin.tag, pin.digest)
+    judge_patch = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "agent-rollouts-judge", "namespace": "agent-rollouts"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "judge",
+                            "env": [{"name": "AGENT_ROLLOUTS_PUBLIC_URL", "value": platform.links["judge"]}],
+                        }
+                    ]
+                }
+            }
+        },
+    }
+    rule_patch = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "placeholder", "labels": platform.monitoring_labels},
+    }
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [
+            f"{up}/{layout.BASE_DIR}/rollouts/judge",
+            f"{up}/{layout.BASE_DIR}/rollouts/monitoring",
+        ],
+        "labels": [{"pairs": {CLUSTER_LABEL: cluster}}],
+        "patches": [
+            {"path": "judge-public-url.yaml"},
+            # Every PrometheusRule: the labels the cluster's Prometheus selects rules by.
+            {"target": {"kind": "PrometheusRule"}, "patch": yaml.safe_dump(rule_patch, sort_keys=False)},
+        ],
+        "images": [image_entry(JUDGE_MANIFEST_IMAGE, pin)],
+    }
+    names = ", ".join(env.name for env in envs)
+    header = (
+        f"{cluster}: the shared services of {names} (canary judge, alerts, dashboard, Rollouts notifications),\n"
+        f"owned by the one Application {PROJECT_PLATFORM_APP.format(cluster=cluster)}. Generated by `agent-rollouts bootstrap`;\n"
+        "the images entry pins the judge, written by `agent-rollouts release --component judge`."
+    )
+    write_file(checkout / folder / layout.KUSTOMIZATION, dump(header, kustomization))
+    write_file(
+        checkout / folder / "README.md",
+        render_template(
+            "cluster-README.md.j2",
+            cluster=cluster,
+            server=envs[0].cluster,
+            envs=envs,
+            platform=platform,
+            application=PROJECT_PLATFORM_APP.format(cluster=cluster),
+        ),
+    )
+    write_file(
+        checkout / folder / "judge-public-url.yaml",
+        dump(
+            "The base of the report links in the judge's verdicts: links.judge of the platform file.",
+            judge_patch,
+        ),
+    )
+
+
+def _grafana_link(platform: Platform, env: Environment) -> str:
     """The platform's canary dashboard, filtered to the environment's namespace."""
-    return f"{settings.grafana_url}{GRAFANA_DASHBOARD_PATH}?var-namespace={namespace(env)}"
+    return f"{platform.links['grafana']}{GRAFANA_DASHBOARD_PATH}?var-namespace={env.namespace}"
 
 
-def _write_variant(checkout: Path, env: str, settings: BootstrapSettings) -> None:
+def _write_variant(checkout: Path, platform: Platform, env: Environment, settings: BootstrapSettings) -> None:
     """Create the variant's files that are missing; existing ones are the user's and stay as they are."""
-    folder = checkout / layout.VARIANTS_DIR / env
+    folder = checkout / layout.VARIANTS_DIR / env.name
     values = {
         "env": env,
         "settings": settings,
         "env_label": ENV_LABEL,
-        "grafana_link": _grafana_link(settings, env),
+        "grafana_link": _grafana_link(platform, env),
         "rollout_triggers": ROLLOUT_TRIGGERS,
     }
     for file, template in (
@@ -231,26 +641,34 @@ def _write_variant(checkout: Path, env: str, settings: BootstrapSettings) -> Non
             write_file(folder / file, render_template(template, **values))
 
 
-def _write_argocd(checkout: Path, settings: BootstrapSettings) -> None:
-    namespaces = {namespace(env) for env in ENVIRONMENTS}
+def _write_argocd(checkout: Path, platform: Platform, settings: BootstrapSettings) -> None:
+    clusters = platform.clusters()
+    namespaces: dict[str, set[str]] = {
+        cluster: {env.namespace for env in envs} for cluster, envs in clusters.items()
+    }
     cluster_kinds: set[tuple[str, str]] = set()
-    for env_folder in layout.all_env_folders():
-        for document in yaml.safe_load_all(render_folder(checkout / env_folder, str(env_folder))):
+    env_cluster = {env.name: cluster for cluster, envs in clusters.items() for env in envs}
+    targets = [
+        (env_cluster[folder.parts[1]] if folder.parts[0] == layout.ENVS_DIR else folder.parts[1], folder)
+        for folder in layout.synced_folders(checkout, platform)
+    ]
+    for cluster, folder in targets:
+        for document in yaml.safe_load_all(render_folder(checkout / folder, str(folder))):
             if not document:
                 continue
             group = str(document.get("apiVersion", "")).rpartition("/")[0]
             if (group, document.get("kind")) in CLUSTER_SCOPED:
                 cluster_kinds.add((group, document["kind"]))
             elif document.get("metadata", {}).get("namespace"):
-                namespaces.add(document["metadata"]["namespace"])
-    common = _common(settings)
-    folder = checkout / layout.ARGOCD_DIR
+                namespaces[cluster].add(document["metadata"]["namespace"])
+    common = _common(platform, settings)
+    servers = {cluster: envs[0].cluster for cluster, envs in clusters.items()}
     write_file(
         checkout / ARGOCD_FILES[0],
         render_template(
             "project.yaml.j2",
             **common,
-            destination_namespaces=sorted(namespaces),
+            destinations=[(servers[cluster], sorted(names)) for cluster, names in namespaces.items()],
             cluster_kinds=sorted(cluster_kinds),
         ),
     )
@@ -259,14 +677,26 @@ def _write_argocd(checkout: Path, settings: BootstrapSettings) -> None:
             "applicationset.yaml.j2",
             **common,
             env=env,
-            namespace=namespace(env),
-            automated=env in AUTOMATED_ENVS,
-            grafana_app_link=_grafana_link(settings, env) + "&var-agent={{ .path.basename }}",
-            # The platform folder has no agent: link to all reports.
-            judge_app_link=f"{settings.judge_url}/reports"
-            '{{ if ne .path.basename "' + layout.PLATFORM_DIR + '" }}?agent={{ .path.basename }}{{ end }}',
+            grafana_app_link=_grafana_link(platform, env) + "&var-agent={{ .path.basename }}",
+            judge_app_link=f"{platform.links['judge']}/reports?agent={{{{ .path.basename }}}}",
         )
-        for env in ENVIRONMENTS
+        for env in platform.environments
     ]
     write_file(checkout / ARGOCD_FILES[1], "---\n".join(appsets))
-    write_file(folder / "README.md", render_template("argocd-README.md.j2", **common))
+    applications = [
+        render_template(
+            "platform-application.yaml.j2",
+            **common,
+            name=PROJECT_PLATFORM_APP.format(cluster=cluster),
+            cluster=cluster,
+            server=servers[cluster],
+            envs=envs,
+            automated=all(env.automated for env in envs),
+            folder=layout.cluster_folder(cluster),
+            judge_app_link=f"{platform.links['judge']}/reports",
+            grafana_app_link=f"{platform.links['grafana']}{GRAFANA_DASHBOARD_PATH}",
+        )
+        for cluster, envs in clusters.items()
+    ]
+    write_file(checkout / ARGOCD_FILES[2], "---\n".join(applications))
+    write_file(checkout / layout.ARGOCD_DIR / "README.md", render_template("argocd-README.md.j2", **common))

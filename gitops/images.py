@@ -4,8 +4,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kernel.catalog import image_repository
-
 # The Docker reference grammar (distribution/reference), restricted to sha256 digests.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = (
@@ -61,10 +59,10 @@ def parse_image(text: str) -> ImageRef:
     return ImageRef(repository, tag, digest or None)
 
 
-def image_entry(agent: str, image: ImageRef) -> dict[str, str]:
-    """The kustomize `images:` entry pinning `image` for `agent`'s containers."""
-    entry = {"name": image_repository(agent)}
-    if image.repository != image_repository(agent):
+def image_entry(repository: str, image: ImageRef) -> dict[str, str]:
+    """The kustomize `images:` entry pinning `image` for containers the manifests give `repository`."""
+    entry = {"name": repository}
+    if image.repository != repository:
         entry["newName"] = image.repository  # a mirror: the platform's manifests name the canonical repo
     if image.tag:
         entry["newTag"] = image.tag
@@ -73,20 +71,20 @@ def image_entry(agent: str, image: ImageRef) -> dict[str, str]:
     return entry
 
 
-def pinned_image(agent: str, kustomization: dict[str, Any]) -> ImageRef | None:
-    """The image a kustomization pins for `agent`, or None without a pin."""
+def pinned_image(repository: str, kustomization: dict[str, Any]) -> ImageRef | None:
+    """The image a kustomization pins for `repository`, or None without a pin."""
     for entry in kustomization.get("images") or []:
-        if entry.get("name") == image_repository(agent):
+        if entry.get("name") == repository:
             return ImageRef(entry.get("newName") or entry["name"], entry.get("newTag"), entry.get("digest"))
     return None
 
 
-def set_pin(agent: str, kustomization: dict[str, Any], image: ImageRef) -> dict[str, Any]:
-    """A copy of the kustomization with exactly one `images:` entry for the agent, first in the list."""
+def set_pin(repository: str, kustomization: dict[str, Any], image: ImageRef) -> dict[str, Any]:
+    """A copy of the kustomization with exactly one `images:` entry for `repository`, first in the list."""
     others = [
         entry
         for entry in kustomization.get("images") or []
         # Drop every entry for this image however it was spelled (name or newName), so none duplicates it.
-        if image_repository(agent) not in (entry.get("name"), entry.get("newName"))
+        if repository not in (entry.get("name"), entry.get("newName"))
     ]
-    return {**kustomization, "images": [image_entry(agent, image), *others]}
+    return {**kustomization, "images": [image_entry(repository, image), *others]}

@@ -15,7 +15,6 @@ from ruamel.yaml.error import MarkedYAMLError
 from gitops.errors import GitopsError
 from gitops.files import write_file
 from gitops.images import ImageRef, image_entry
-from kernel.catalog import image_repository
 
 _IMAGE_FIELDS = ("newName", "newTag", "digest")
 _FIRST_ITEM = re.compile(r"^( *)- ", re.MULTILINE)
@@ -45,20 +44,20 @@ def load(path: Path, relative: PurePosixPath) -> tuple[YAML, CommentedMap]:
     return yaml, data
 
 
-def set_image(path: Path, relative: PurePosixPath, agent: str, image: ImageRef) -> bool:
-    """Make `image` the one pin of `agent` in the kustomization at `path`; True if the file changed."""
+def set_image(path: Path, relative: PurePosixPath, repository: str, image: ImageRef) -> bool:
+    """Make `image` the one pin of `repository` (as the manifests name it) in the kustomization at
+    `path`; True if the file changed."""
     yaml, data = load(path, relative)
-    wanted = image_entry(agent, image)
+    wanted = image_entry(repository, image)
     images = data.get("images")
     if images is None:
         images = data["images"] = CommentedSeq()
     if not isinstance(images, CommentedSeq):
         raise GitopsError(f"{relative}: images: not a list")
-    canonical = image_repository(agent)
     ours = [
         index
         for index, entry in enumerate(images)
-        if isinstance(entry, CommentedMap) and canonical in (entry.get("name"), entry.get("newName"))
+        if isinstance(entry, CommentedMap) and repository in (entry.get("name"), entry.get("newName"))
     ]
     if ours:
         entry = images[ours[0]]

@@ -5,6 +5,7 @@ from gitops.files import load_yaml
 from gitops.git import Checkout
 from gitops.images import ImageRef, pinned_image
 from gitops.scratch import scratch_dir
+from kernel.platform import load_platform
 
 
 def read_pins(
@@ -14,8 +15,13 @@ def read_pins(
     with scratch_dir("read") as tmp:
         checkout = Checkout.open(remote, branch, tmp)
         pins: dict[tuple[str, str], ImageRef | None] = {}
+        platform = load_platform(checkout.path / layout.PLATFORM_FILE) if checkout.has_commits else None
         for env, agent in pairs:
             relative = layout.pin_file(env, agent)
-            found = (checkout.path / relative).is_file() and checkout.has_commits
-            pins[(env, agent)] = pinned_image(agent, load_yaml(checkout.path, relative)) if found else None
+            found = platform is not None and (checkout.path / relative).is_file()
+            pins[(env, agent)] = (
+                pinned_image(platform.agent(agent).image, load_yaml(checkout.path, relative))
+                if platform is not None and found
+                else None
+            )
         return pins

@@ -27,8 +27,9 @@ class Validator:
     validated before, validation (a pure function of it) is not run again.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, crd_dir: Path | None = None) -> None:
         self._valid: set[str] = set()
+        self._crd_dir = crd_dir
 
     def check(self, checkout: Path, targets: list[str]) -> None:
         """Validate folders (rendered first) and YAML files, relative to the checkout; raise on any problem."""
@@ -40,11 +41,11 @@ class Validator:
             if digest not in self._valid:
                 pending[folder] = rendered
         if pending:
-            _validate_rendered(pending)
+            _validate_rendered(pending, self._crd_dir)
             self._valid.update(hashlib.sha256(text.encode()).hexdigest() for text in pending.values())
 
 
-def _validate_rendered(rendered: dict[str, str]) -> None:
+def _validate_rendered(rendered: dict[str, str], crd_dir: Path | None) -> None:
     """Run the project's manifest validation (schemas and cross-checks, no policy scan) on rendered output."""
     from ci.validate import validate  # the CI area's library; imported late to keep the CLI start fast
 
@@ -53,7 +54,7 @@ def _validate_rendered(rendered: dict[str, str]) -> None:
         for path, folder in files.items():
             path.write_text(rendered[folder])
         try:
-            report = validate(list(files), policy=False)
+            report = validate(list(files), crd_dir=crd_dir, policy=False)
         except ToolMissing as exc:
             raise GitopsError(str(exc)) from exc
     if not report.ok:

@@ -11,19 +11,29 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gitops import layout
 from gitops.errors import GitopsError
-from gitops.files import load_yaml
+from gitops.files import load_yaml, write_file
 from gitops.forge import PullRequests, push_branch
-from gitops.generate import ARGOCD_FILES, BootstrapSettings, Platform, generate
+from gitops.generate import (
+    ARGOCD_FILES,
+    JUDGE_MANIFEST_IMAGE,
+    BootstrapSettings,
+    PlatformManifests,
+    generate,
+    judge_pin,
+    write_env_folder,
+)
 from gitops.git import Checkout, check_branch, git, local_path
 from gitops.images import ImageRef, MalformedReference, parse_image, pinned_image
 from gitops.pinfile import set_image
 from gitops.scratch import scratch_dir
 from gitops.validation import Validator
-from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
+from kernel.platform import FILE_NAME, Environment, Platform, cluster_name, load_platform, parse_platform
+
+JUDGE = "judge"  # `release --component judge`: the canary judge of an environment's cluster
 
 Progress = Callable[[str], None]
 
@@ -69,6 +79,7 @@ class Options:
     message: str | None = None  # a free-text body below the subject
     progress: Progress = _quiet
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    crd_dir: Path | None = None  # CRD YAML to validate against (default: see ci.schemas.default_crd_dir)
     pull_request: PullRequests | None = None  # set: push a review branch and open a pull request
 
 
@@ -84,7 +95,7 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
     """Apply `edit` on the remote's tip, validate, commit and push; retry on a non-fast-forward."""
     progress = options.progress
     check_branch(options.branch)  # before it is printed: a newline in it would forge a progress line
-    validator = Validator()
+    validator = Validator(options.crd_dir)
     with scratch_dir("clone") as tmp:
         progress(f"fetching {options.branch} from {remote}")
         checkout = Checkout.open(remote, options.branch, tmp)
@@ -101,8 +112,9 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
                 if len(change.targets) <= 3
                 else f"{len(change.targets)} folders and files"
             )
-            progress(f"validating {names}")
-            validator.check(checkout.path, change.targets)
+            if change.targets:
+                progress(f"validating {names}")
+                validator.check(checkout.path, change.targets)
             if options.dry_run:
                 diff = checkout.staged_diff("--stat") if bootstrap else checkout.staged_diff()
                 return Result(None, f"dry run, nothing pushed: {change.subject}", diff=diff, attempts=attempt)
@@ -145,97 +157,180 @@ def _review(
     return Result(commit, f"{change.summary} once merged; {opened}")
 
 
-def _check_names(env: str | None = None, agent: str | None = None, flag: str = "--env") -> None:
-    if env is not None and env not in ENVIRONMENTS:
-        raise GitopsError(f"{flag}: unknown environment {env!r} (one of {', '.join(ENVIRONMENTS)})")
-    if agent is not None and agent not in AGENTS:
-        raise GitopsError(f"--agent: unknown agent {agent!r} (one of {', '.join(AGENTS)})")
+def platform_of(checkout: Path) -> Platform:
+    """The environments repo's platform file, validated."""
+    return load_platform(checkout / layout.PLATFORM_FILE)
 
 
-def check_image(env: str, agent: str, image: str) -> ImageRef:
+def check_image(platform: Platform, env: str, repository: str, image: str) -> ImageRef:
     """Parse `--image` and refuse what `env` may not run."""
     try:
         ref = parse_image(image)
     except MalformedReference as exc:
         raise GitopsError(f"--image: {exc}") from exc
-    if ref.repository.rsplit("/", 1)[-1] != agent:
+    basename = repository.rsplit("/", 1)[-1]
+    if ref.repository != repository and ref.repository.rsplit("/", 1)[-1] != basename:
         raise GitopsError(
-            f"--image: repository {ref.repository} is not {agent}'s (expected {image_repository(agent)}"
-            f" or a mirror ending in /{agent})"
+            f"--image: repository {ref.repository} is not {repository} (nor a mirror ending in /{basename})"
         )
-    if env == "prod" and ref.digest is None:
-        raise GitopsError(f"--image: prod runs only digests (REPO@sha256:...), got {image}")
+    if not platform.environment(env).automated and ref.digest is None:
+        raise GitopsError(
+            f"--image: {env} syncs manually and runs only digests (REPO@sha256:...), got {image}"
+        )
     return ref
 
 
 def _pin(
-    checkout: Path, env: str, agent: str, image: ImageRef, subject: str, trailers: dict[str, str]
+    checkout: Path,
+    relative: PurePosixPath,
+    repository: str,
+    image: ImageRef,
+    subject: str,
+    trailers: dict[str, str],
+    where: str,
+    topic: str,
 ) -> Change:
-    """Make `image` the one pin of `agent` in `env`."""
-    relative = layout.pin_file(env, agent)
+    """Make `image` the one pin of `repository` in the kustomization at `relative`."""
     path = checkout / relative
     if not path.is_file():
         raise GitopsError(f"{relative}: missing from the environments repo; run `agent-rollouts bootstrap`")
-    previous = pinned_image(agent, load_yaml(checkout, relative))
-    set_image(path, relative, agent, image)
+    previous = pinned_image(repository, load_yaml(checkout, relative))
+    set_image(path, relative, repository, image)
     return Change(
         subject=subject,
-        trailers={
-            "Agent": agent,
-            "Env": env,
-            "Image": str(image),
-            "Previous-Image": str(previous) if previous else "none",
-            **trailers,
-        },
-        targets=[str(layout.env_folder(env, agent))],
-        summary=f"{env}/{agent} now runs {image}",
-        unchanged=f"{env}/{agent} already runs {image}; nothing to commit",
-        topic=f"{env}/{agent}/{image.short}",
+        trailers={**trailers, "Image": str(image), "Previous-Image": str(previous) if previous else "none"},
+        targets=[str(relative.parent)],
+        summary=f"{where} now runs {image}",
+        unchanged=f"{where} already runs {image}; nothing to commit",
+        topic=f"{topic}/{image.short}",
     )
 
 
-def release(remote: str, env: str, agent: str, image: str, options: Options | None = None) -> Result:
-    """Pin `image` for `agent` in `env`."""
-    _check_names(env, agent)
-    ref = check_image(env, agent, image)
-    subject = f"release({env}): {agent} {ref.short}"
-    return write(remote, lambda checkout: _pin(checkout, env, agent, ref, subject, {}), options or Options())
+def _pin_agent(
+    checkout: Path,
+    platform: Platform,
+    env: str,
+    agent: str,
+    image: ImageRef,
+    subject: str,
+    trailers: dict[str, str],
+) -> Change:
+    generated = checkout / layout.GENERATED_DIR / "agents" / agent
+    if not (checkout / layout.pin_file(env, agent)).is_file() and generated.is_dir():
+        # The agent's first release to this environment: its folder (and Application) appear now.
+        write_env_folder(checkout, platform.environment(env), platform.agent(agent), None)
+    return _pin(
+        checkout,
+        layout.pin_file(env, agent),
+        platform.agent(agent).image,
+        image,
+        subject,
+        {"Agent": agent, "Env": env, **trailers},
+        f"{env}/{agent}",
+        f"{env}/{agent}",
+    )
+
+
+def _pin_judge(
+    checkout: Path, env: str, cluster: str, image: ImageRef, subject: str, trailers: dict[str, str]
+) -> Change:
+    return _pin(
+        checkout,
+        layout.cluster_folder(cluster) / layout.KUSTOMIZATION,
+        JUDGE_MANIFEST_IMAGE,
+        image,
+        subject,
+        {"Component": JUDGE, "Env": env, "Cluster": cluster, **trailers},
+        f"the judge of {cluster} ({env})",
+        f"{cluster}/{JUDGE}",
+    )
+
+
+def _check_component(agent: str | None, component: str | None) -> None:
+    """Exactly one of an agent and a component (only the judge is one)."""
+    if (agent is None) == (component is None):
+        raise GitopsError("give one of --agent AGENT or --component judge")
+    if component not in (None, JUDGE):
+        raise GitopsError(f"--component: unknown component {component!r} (only {JUDGE})")
+
+
+def release(
+    remote: str,
+    env: str,
+    agent: str | None,
+    image: str,
+    options: Options | None = None,
+    component: str | None = None,
+) -> Result:
+    """Pin `image` for `agent` (or the judge, `component="judge"`) in `env`."""
+    _check_component(agent, component)
+
+    def edit(checkout: Path) -> Change:
+        platform = platform_of(checkout)
+        environment = platform.environment(env)
+        if agent is None:
+            ref = check_image(platform, env, platform.judge_image, image)
+            cluster = cluster_name(environment.cluster)
+            subject = f"release({env}): judge {ref.short} on {cluster}"
+            return _pin_judge(checkout, env, cluster, ref, subject, {})
+        ref = check_image(platform, env, platform.agent(agent).image, image)
+        subject = f"release({env}): {agent} {ref.short}"
+        return _pin_agent(checkout, platform, env, agent, ref, subject, {})
+
+    return write(remote, edit, options or Options())
 
 
 def promote(
     remote: str,
-    agent: str,
+    agent: str | None,
     source: str,
-    target: str,
+    target: str | None,
     options: Options | None = None,
-    verify: Callable[[ImageRef], str] | None = None,
+    component: str | None = None,
+    verify: Callable[[ImageRef, Environment], str] | None = None,
 ) -> Result:
-    """Copy the digest `source` pins for `agent` to `target`, the next environment.
+    """Copy the digest `source` pins for `agent` (or the judge) to `target`, the next environment.
 
-    `verify` checks the digest against the source environment before anything is written; it returns
-    the evidence for the `Verified:` trailer (`no` when skipped) or raises to refuse.
+    `verify` checks an agent's digest against the source environment before anything is written; it
+    returns the evidence for the `Verified:` trailer (`no` when skipped) or raises to refuse.
     """
-    _check_names(source, agent, flag="--from")
-    _check_names(target, flag="--to")
-    if ENVIRONMENTS.index(target) != ENVIRONMENTS.index(source) + 1:
-        raise GitopsError(
-            f"--to: {target} does not follow {source} (promotion order: {' -> '.join(ENVIRONMENTS)})"
-        )
+    _check_component(agent, component)
 
     def edit(checkout: Path) -> Change:
-        relative = layout.pin_file(source, agent)
-        image = (
-            pinned_image(agent, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
-        )
-        if image is None or image.digest is None:
-            raise GitopsError(
-                f"--from: {source}/{agent} pins no digest ({image or 'no image'}); nothing to promote"
+        platform = platform_of(checkout)
+        platform.environment(source, flag="--from")
+        following = platform.next_environment(source)
+        order = " -> ".join(platform.promotion)
+        if following is None:
+            raise GitopsError(f"--from: nothing follows {source} (promotion order: {order})")
+        to = target or following
+        platform.environment(to, flag="--to")
+        if to != following:
+            raise GitopsError(f"--to: {to} does not follow {source} (promotion order: {order})")
+        if agent is None:
+            source_cluster = cluster_name(platform.environment(source).cluster)
+            image = judge_pin(checkout, source_cluster)
+            what = f"the judge of {source_cluster}"
+        else:
+            repository = platform.agent(agent).image
+            relative = layout.pin_file(source, agent)
+            image = (
+                pinned_image(repository, load_yaml(checkout, relative))
+                if (checkout / relative).is_file()
+                else None
             )
-        subject = f"promote({target}): {agent} {image.short} from {source}"
+            what = f"{source}/{agent}"
+        if image is None or image.digest is None:
+            raise GitopsError(f"--from: {what} pins no digest ({image or 'no image'}); nothing to promote")
+        if agent is None:
+            cluster = cluster_name(platform.environment(to).cluster)
+            subject = f"promote({to}): judge {image.short} from {source} on {cluster}"
+            return _pin_judge(checkout, to, cluster, image, subject, {"Promoted-From": source})
+        subject = f"promote({to}): {agent} {image.short} from {source}"
         trailers = {"Promoted-From": source}
         if verify is not None:
-            trailers["Verified"] = verify(image)
-        return _pin(checkout, target, agent, image, subject, trailers)
+            trailers["Verified"] = verify(image, platform.environment(source))
+        return _pin_agent(checkout, platform, to, agent, image, subject, trailers)
 
     return write(remote, edit, options or Options())
 
@@ -267,12 +362,16 @@ def rollback(
     remote: str, env: str, agent: str, to: str | None = None, options: Options | None = None
 ) -> Result:
     """Pin what ran before the current pin (its `Previous-Image` trailer), or the digest `to`."""
-    _check_names(env, agent)
 
     def edit(checkout: Path) -> Change:
+        platform = platform_of(checkout)
+        platform.environment(env)
+        repository = platform.agent(agent).image
         relative = layout.pin_file(env, agent)
         current = (
-            pinned_image(agent, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+            pinned_image(repository, load_yaml(checkout, relative))
+            if (checkout / relative).is_file()
+            else None
         )
         if current is None:
             raise GitopsError(f"{relative}: pins no image for {agent}; nothing to roll back")
@@ -280,27 +379,56 @@ def rollback(
             wanted = str(_previous_image(checkout, env, agent, current))
         else:  # a bare digest is one of the pinned repository
             wanted = f"{current.repository}@{to}" if to.startswith("sha256:") else to
-        target = check_image(env, agent, wanted)
+        target = check_image(platform, env, repository, wanted)
         if target == current:
             raise GitopsError(f"{env}/{agent} already runs {current}; nothing to roll back")
         subject = f"rollback({env}): {agent} {target.short} (was {current.short})"
-        return _pin(checkout, env, agent, target, subject, {"Rolled-Back-From": str(current)})
+        return _pin_agent(checkout, platform, env, agent, target, subject, {"Rolled-Back-From": str(current)})
 
     return write(remote, edit, options or Options())
+
+
+def init(remote: str, text: str, options: Options | None = None) -> Result:
+    """Write the platform file `text` (validated) to a new environments repo."""
+    options = options or Options()
+    parse_platform(text, FILE_NAME)
+
+    def edit(checkout: Path) -> Change:
+        path = checkout / layout.PLATFORM_FILE
+        if path.exists():
+            raise GitopsError(
+                f"{FILE_NAME}: {remote} has one already; edit it, then run `agent-rollouts bootstrap`"
+            )
+        write_file(path, text)
+        return Change(
+            subject=f"init: {FILE_NAME}",
+            trailers={},
+            targets=[],
+            summary=f"wrote {FILE_NAME}; edit it, then run `agent-rollouts bootstrap --repo {remote}`",
+            unchanged="",
+        )
+
+    return write(remote, edit, options, bootstrap=True)
 
 
 def bootstrap(
     remote: str,
     settings: dict[str, str] | None = None,
     options: Options | None = None,
-    platform: Platform | None = None,
+    manifests: PlatformManifests | None = None,
+    prune: bool = False,
 ) -> Result:
-    """Create or refresh the environments repo from this platform checkout."""
+    """Create or refresh the environments repo from its platform file and the platform's manifests."""
     options = options or Options()
-    platform = platform or Platform.current()
+    manifests = manifests or PlatformManifests.current()
     given = {key: value for key, value in (settings or {}).items() if value}
 
     def edit(checkout: Path) -> Change:
+        if not (checkout / layout.PLATFORM_FILE).is_file():
+            raise GitopsError(
+                f"{FILE_NAME}: not in {remote}; write it first with `agent-rollouts init --repo {remote}`"
+            )
+        platform = platform_of(checkout)
         # Flags win, then what the previous bootstrap stored, then defaults.
         local = local_path(remote)
         stored = {
@@ -309,13 +437,14 @@ def bootstrap(
             if key in BootstrapSettings.__dataclass_fields__
         }
         merged = {"repo_url": str(local) if local else remote, **stored, **given, "branch": options.branch}
-        generate(checkout, platform, BootstrapSettings(**merged))
+        generate(checkout, manifests, platform, BootstrapSettings(**merged), prune=prune)
+        folders = layout.synced_folders(checkout, platform)
         return Change(
-            subject=f"bootstrap: platform {platform.version} ({platform.commit[:12]})",
-            trailers={"Platform-Version": platform.version, "Platform-Commit": platform.commit},
-            targets=[*map(str, layout.all_env_folders()), *map(str, ARGOCD_FILES)],
-            summary=f"environments repo at platform {platform.version}",
-            unchanged=f"environments repo already at platform {platform.version}; nothing to commit",
+            subject=f"bootstrap: platform {manifests.version} ({manifests.commit[:12]})",
+            trailers={"Platform-Version": manifests.version, "Platform-Commit": manifests.commit},
+            targets=[*map(str, folders), *map(str, ARGOCD_FILES)],
+            summary=f"environments repo at platform {manifests.version}",
+            unchanged=f"environments repo already at platform {manifests.version}; nothing to commit",
         )
 
     return write(remote, edit, options, bootstrap=True)

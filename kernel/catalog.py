@@ -1,15 +1,21 @@
-"""The names every part of the stack agrees on: agents, environments, images, namespaces."""
+"""The project's own agents and environments, read from the example platform file.
 
-AGENTS = ("data-standardization", "code-analysis", "knowledge-qna")
-ENVIRONMENTS = ("dev", "staging", "prod")
-IMAGE_REGISTRY = "ghcr.io/agent-rollouts"
+`kernel/agent-rollouts.example.yaml` is the one place they are named: the demo, the tests and the
+platform's own overlays use it; a team's environments repo has its own `agent-rollouts.yaml`.
+"""
+
+from kernel.platform import example
+
+EXAMPLE = example()
+AGENTS = EXAMPLE.agent_names
+ENVIRONMENTS = EXAMPLE.environment_names
 
 
 def image_repository(agent: str) -> str:
     """The container image repository an agent is built into."""
-    return f"{IMAGE_REGISTRY}/{agent}"
+    return EXAMPLE.agent(agent).image
 
 
 def namespace(env: str) -> str:
     """The Kubernetes namespace an environment's agents run in."""
-    return f"agents-{env}"
+    return EXAMPLE.environment(env).namespace

@@ -10,6 +10,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -220,17 +222,20 @@ def install(app: FastAPI, *, max_body_bytes: int) -> None:
 def health_router(ready: Callable[[], tuple[bool, dict[str, str]]]) -> APIRouter:
     """`/healthz` (alive) and `/readyz` (able to serve: `ready()` says so, with a status body).
 
-    `/health` and `/ready` are aliases, kept for probes written before the convention.
+    `/health` and `/ready` are aliases, kept for probes written before the convention. Neither
+    waits for the worker threads the service's own routes use: `/healthz` runs on the event loop,
+    `ready()` (which must bound its own time) on threads of its own.
     """
     router = APIRouter(tags=["health"])
+    probe_threads = anyio.CapacityLimiter(4)
 
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """Alive: the process answers."""
         return {"status": "ok"}
 
-    def readyz() -> JSONResponse:
+    async def readyz() -> JSONResponse:
         """Ready: the service can do its work now."""
-        ok, body = ready()
+        ok, body = await anyio.to_thread.run_sync(ready, limiter=probe_threads)
         return JSONResponse(body, status_code=200 if ok else 503)
 
     responses: dict[int | str, dict[str, Any]] = {503: {"description": "not ready"}}

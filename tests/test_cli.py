@@ -10,6 +10,8 @@ from agent_rollouts.exit_codes import ExitStatus
 
 SUBCOMMANDS = [
     "agent",
+    "init",
+    "crds",
     "render",
     "validate",
     "affected",

@@ -23,7 +23,8 @@ from kernel.toolpaths import REPO_ROOT, find_tool, tools_dir
 from tools.procs import LOOPBACK, free_port
 
 CRD_DIR = REPO_ROOT.parent / "shared" / "crds"
-# CRDs the rendered agent manifests use: the Argo Rollouts kinds and the PodMonitor.
+# CRDs the rendered agent manifests use: the Argo Rollouts kinds, the PodMonitor and PrometheusRule,
+# and the Istio kinds the canary's traffic routing rewrites (nothing routes: no mesh runs here).
 CRD_FILES = (
     "argo-rollouts/rollout-crd.yaml",
     "argo-rollouts/analysis-template-crd.yaml",
@@ -31,6 +32,9 @@ CRD_FILES = (
     "argo-rollouts/analysis-run-crd.yaml",
     "argo-rollouts/experiment-crd.yaml",
     "prometheus-operator/monitoring.coreos.com_podmonitors.yaml",
+    "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
+    "istio/virtualservices-crd.yaml",
+    "istio/destinationrules-crd.yaml",
 )
 # The processes `up` starts, in start order.
 COMPONENTS = (
@@ -250,6 +254,13 @@ def load_processes(state: State) -> list[dict[str, object]]:
     return processes
 
 
+def load_ports(state: State) -> dict[str, int]:
+    if not state.processes.exists():
+        return {}
+    ports: dict[str, int] = json.loads(state.processes.read_text())["ports"]
+    return ports
+
+
 def _save(state: State, processes: list[dict[str, object]], ports: dict[str, int]) -> None:
     state.processes.write_text(json.dumps({"processes": processes, "ports": ports}, indent=2))
 
@@ -289,10 +300,14 @@ def kwok_node() -> str:
     return json.dumps(node)
 
 
-def up(state: State) -> list[dict[str, object]]:
-    """Start every component (after stopping leftovers of an earlier, partial run)."""
+def up(state: State, argocd: bool = False) -> list[dict[str, object]]:
+    """Start every component, and Argo CD's with `argocd` (after stopping leftovers of an earlier run)."""
     stop_all(state)
     binaries = {name: cluster_binary(name) for name in COMPONENTS}
+    if argocd:
+        from tools.local_argocd import argocd_binaries, start_argocd  # it builds on this module
+
+        argocd_binaries()  # missing ones fail before anything starts
     # A fresh cluster each time: the certificates and service-account keys are new, so objects
     # kept from an earlier run would refer to keys nobody holds any more.
     shutil.rmtree(state.root / "etcd", ignore_errors=True)
@@ -384,7 +399,9 @@ def up(state: State) -> list[dict[str, object]]:
                 [
                     binaries["kube-controller-manager"],
                     kubeconfig,
-                    "--controllers=replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,disruption-controller",
+                    # Deployments and PodDisruptionBudgets get a status, which Argo CD's health reads.
+                    "--controllers=replicaset-controller,deployment-controller,disruption-controller,"
+                    "garbage-collector-controller,namespace-controller,serviceaccount-controller",
                     "--leader-elect=false",
                     f"--bind-address={LOOPBACK}",
                     "--secure-port=0",
@@ -447,6 +464,8 @@ def up(state: State) -> list[dict[str, object]]:
             lambda: _http_ok(f"http://{LOOPBACK}:{ports['rollouts-healthz']}/healthz"),
             "/healthz",
         )
+        if argocd:
+            start_argocd(state, processes, ports)
     finally:
         _save(state, processes, ports)
     return processes
@@ -463,6 +482,10 @@ def apply_crds(state: State) -> None:
     kubectl(state, "wait", "--for=condition=Established", "--timeout=60s", *args)
 
 
-def healthy(state: State) -> bool:
+def healthy(state: State, argocd: bool = False) -> bool:
+    """Every component runs (Argo CD's too, if asked for)."""
+    from tools.local_argocd import ARGOCD_COMPONENTS
+
     processes = load_processes(state)
-    return len(processes) == len(COMPONENTS) and all(alive(p) for p in processes)
+    wanted = {*COMPONENTS, *(ARGOCD_COMPONENTS if argocd else ())}
+    return wanted <= {str(p["name"]) for p in processes} and all(alive(p) for p in processes)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from kernel.toolpaths import find_tool
-from tools.procs import LOOPBACK, free_port, spawn
+from tools.procs import LOOPBACK, spawn_on_free_port
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,20 @@ def run_prometheus(
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
     config.write_text(yaml.safe_dump(scrape_config(targets, scrape_interval)))
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}"
-    argv = [
-        find_tool("prometheus"),
-        f"--config.file={config}",
-        f"--storage.tsdb.path={data_dir or workdir / 'data'}",
-        f"--web.listen-address={LOOPBACK}:{port}",
-        # Backfilled scenarios sit in the past; keep them however old they are.
-        "--storage.tsdb.retention.time=100y",
-        "--log.level=warn",
-    ]
-    with spawn(argv, log=workdir / "prometheus.log", ready_url=f"{url}/-/ready", ready_timeout=60):
+
+    def argv(port: int) -> list[str]:
+        return [
+            find_tool("prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={data_dir or workdir / 'data'}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+            # Backfilled scenarios sit in the past; keep them however old they are.
+            "--storage.tsdb.retention.time=100y",
+            "--log.level=warn",
+        ]
+
+    log = workdir / "prometheus.log"
+    with spawn_on_free_port(argv, log=log, ready_path="/-/ready", ready_timeout=60) as (_, url):
         yield url
 
 

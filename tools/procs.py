@@ -5,17 +5,20 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import requests
 
 LOOPBACK = "127.0.0.1"
+# What Python's and Go's servers log when their port was taken (EADDRINUSE).
+PORT_TAKEN = "address already in use"
 
 
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+    """A TCP port on loopback that nothing listens on right now (a server started on it later can
+    find it taken: `spawn_on_free_port` starts again on another)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
@@ -83,3 +86,41 @@ def spawn(
         yield proc
     finally:
         stop(proc)
+
+
+@contextmanager
+def spawn_on_free_port(
+    argv: Callable[[int], Sequence[str]],
+    *,
+    log: Path,
+    ready_path: str,
+    ready_timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+    attempts: int = 3,
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`spawn` the server `argv(port)` on a free loopback port; yield it and its base URL.
+
+    `free_port` releases the port it found, so a parallel process can bind it before the server
+    does: the server then exits with "address already in use", and only then it is started again
+    on another port.
+    """
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        url = f"http://{LOOPBACK}:{port}"
+        logged = log.stat().st_size if log.exists() else 0
+        with ExitStack() as stack:
+            try:
+                proc = stack.enter_context(
+                    spawn(
+                        argv(port), log=log, ready_url=url + ready_path, ready_timeout=ready_timeout, env=env
+                    )
+                )
+            except RuntimeError:
+                with log.open("rb") as out:
+                    out.seek(logged)
+                    taken = PORT_TAKEN in out.read().decode(errors="replace").lower()
+                if taken and attempt < attempts:
+                    continue
+                raise
+            yield proc, url
+            return

@@ -6,7 +6,6 @@
 import math
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -15,6 +14,7 @@ from kernel import contract
 from kernel.contract import CheckName
 from kernel.errors import AgentRolloutsError
 from webhook.backends import MetricsBackend, PartialDataError, Series
+from webhook.deadline import Deadline, query_all
 from webhook.models import CheckResult, Judgement, JudgementRequest, Samples, Window
 from webhook.stats.checks import (
     CHECK_WEIGHT,
@@ -48,9 +48,6 @@ SLACK_SECONDS = 300
 FUTURE_GRACE_SECONDS = 60
 ARMS = ("canary", "baseline")
 
-# Shared by all judgements so concurrent calls do not each start their own threads.
-_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="promql")
-
 
 @dataclass(frozen=True)
 class JudgeConfig:
@@ -69,6 +66,8 @@ class JudgeConfig:
     reference_requests: int = 100
     max_window_seconds: int = 7 * 86_400
     report_base_url: str = ""
+    # Every query and the decision, inside Argo's 10 s web-provider timeout with 2 s to spare.
+    deadline_seconds: float = 8.0
 
 
 class InputError(AgentRolloutsError, ValueError):
@@ -100,7 +99,8 @@ class Evaluation:
 
 
 def judge(request: JudgementRequest, backend: MetricsBackend, config: JudgeConfig | None = None) -> Judgement:
-    """Judge the canary against the baseline; raises BackendUnavailable when Prometheus fails."""
+    """Judge the canary against the baseline; raises BackendUnavailable when Prometheus fails and
+    JudgementTimedOut when the judgement outlasts `config.deadline_seconds`."""
     return evaluate(request, backend, config or JudgeConfig()).judgement
 
 
@@ -108,6 +108,7 @@ def evaluate(
     request: JudgementRequest, backend: MetricsBackend, config: JudgeConfig, now: float | None = None
 ) -> Evaluation:
     """Judge and keep the series read, for the report page."""
+    deadline = Deadline.after(config.deadline_seconds)
     now = time.time() if now is None else now
     end = request.end.timestamp() if request.end else float(math.floor(now))
     if end > now + FUTURE_GRACE_SECONDS:
@@ -123,7 +124,7 @@ def evaluate(
                 raise InputError("start", f"the window is longer than {config.max_window_seconds} s")
             run = Run(start, start, None, "start given by the request")
         else:
-            found = _current_run(backend, selectors["canary"], end, config)
+            found = _current_run(backend, selectors["canary"], end, config, deadline)
             if found is None:
                 return _missing(request, config, end, end, "canary", selectors["canary"])
             run = found
@@ -137,8 +138,7 @@ def evaluate(
             for arm in ARMS
             for m in metrics
         }
-        futures = {key: _POOL.submit(backend.query, promql, end) for key, promql in queries.items()}
-        series = {key: future.result() for key, future in futures.items()}
+        series = query_all(backend, queries, end, deadline)
     except PartialDataError as exc:
         return _partial(request, config, end, str(exc))
     if request.start is None:
@@ -153,6 +153,7 @@ def evaluate(
     for arm in ARMS:
         if not any(p[0] > start - SLACK_SECONDS for s in series[(arm, REQUESTS)] for p in s.points):
             return _missing(request, config, start, end, arm, selectors[arm])
+    deadline.check("counting the requests")
     step = _scrape_interval(series[("baseline", REQUESTS)] + series[("canary", REQUESTS)])
     edges = [start + k * step for k in range(int((end - start) // step) + 1)]
     arms = {arm: _arm_counts(series, arm, edges) for arm in ARMS}
@@ -171,16 +172,11 @@ def evaluate(
         return Evaluation(request, start, end, judgement, series, arms)
     levels = Levels(config.alpha_fail, config.alpha_pass, config.min_requests)
     minutes = (edges[-1] - edges[strata.start]) / 60 if strata else 0.0
-    outcomes = [
-        evaluate_check(
-            check,
-            arms["canary"],
-            arms["baseline"],
-            reference,
-            Context(strata, _tolerance(check, request), levels, minutes),
-        )
-        for check in request.selected_checks()
-    ]
+    outcomes = []
+    for check in request.selected_checks():
+        deadline.check(f"the {check} check")
+        context = Context(strata, _tolerance(check, request), levels, minutes)
+        outcomes.append(evaluate_check(check, arms["canary"], arms["baseline"], reference, context))
     checks: dict[str, CheckResult] = {
         o.name: _check_result(o, levels, [q for (_, m), q in queries.items() if m in METRICS[o.name]])
         for o in outcomes
@@ -199,7 +195,9 @@ class Run:
     reason: str
 
 
-def _current_run(backend: MetricsBackend, canary: str, end: float, config: JudgeConfig) -> Run | None:
+def _current_run(
+    backend: MetricsBackend, canary: str, end: float, config: JudgeConfig, deadline: Deadline
+) -> Run | None:
     """The canary's current run: its samples after the last gap longer than `run_gap_seconds`.
 
     A retried hash (after an abort) or a rollback to a hash that ran earlier comes back on new
@@ -207,12 +205,11 @@ def _current_run(backend: MetricsBackend, canary: str, end: float, config: Judge
     """
     step = config.start_step_seconds
     latest = f"max(timestamp({REQUESTS}{canary}))"
-    futures = [
-        _POOL.submit(backend.query, f"{latest}[{config.lookback_seconds}s:{step}s]", end),
-        _POOL.submit(backend.query, latest, end),
-    ]
+    answers = query_all(
+        backend, {"history": f"{latest}[{config.lookback_seconds}s:{step}s]", "now": latest}, end, deadline
+    )
     points = sorted(
-        {(t, v) for future in futures for s in future.result() for t, v in s.points if math.isfinite(v)}
+        {(t, v) for found in answers.values() for s in found for t, v in s.points if math.isfinite(v)}
     )
     if not points:
         return None

@@ -16,6 +16,7 @@ from kernel.errors import AgentRolloutsError
 if TYPE_CHECKING:
     from gitops.forge import PullRequests
     from gitops.images import ImageRef
+    from kernel.platform import Environment
     from kube.cluster import Target
     from kube.rollouts import RolloutStatus
 
@@ -94,10 +95,10 @@ def pull_requests(args: argparse.Namespace, env: str) -> "PullRequests | None":
     return forge_for(args.repo, args.forge_api_url, args.forge_repo, args.forge_token_file)
 
 
-def verifier(args: argparse.Namespace, console: Console) -> "Callable[[ImageRef], str]":
+def verifier(args: argparse.Namespace, console: Console) -> "Callable[[ImageRef, Environment], str]":
     """`promote`'s check: the source env's Rollout runs the digest as its Healthy, analysed stable."""
 
-    def verify(image: "ImageRef") -> str:
+    def verify(image: "ImageRef", source: "Environment") -> str:
         from kube.cluster import Cluster
         from kube.rollouts import read_status, verify
 
@@ -106,7 +107,7 @@ def verifier(args: argparse.Namespace, console: Console) -> "Callable[[ImageRef]
             return "no"
         assert image.digest is not None
         cluster = Cluster(cluster_target(args, args.source))
-        return verify(read_status(cluster, namespace(args.source), rollout_name(args.agent)), image.digest)
+        return verify(read_status(cluster, source.namespace, rollout_name(args.agent)), image.digest)
 
     return verify
 

@@ -75,7 +75,8 @@ def run_judge(args: argparse.Namespace, env: Console) -> int:
         env.error(f"--prometheus-url: {exc}")
         return ExitStatus.USAGE
     try:
-        judgement = judge(request, backend, JudgeConfig(report_base_url=args.public_url or ""))
+        config = JudgeConfig(report_base_url=args.public_url or "", deadline_seconds=args.deadline)
+        judgement = judge(request, backend, config)
     except InputError as exc:
         env.error(f"{exc.field}: {exc}")
         return ExitStatus.USAGE
@@ -141,6 +142,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "--tolerance", action="append", type=_tolerance, metavar="CHECK=VALUE", help="override a tolerance"
     )
     judge_cmd.add_argument("--timeout", type=float, default=3.0, help="seconds per PromQL query")
+    judge_cmd.add_argument(
+        "--deadline", type=float, default=8.0, help="seconds for the whole judgement; past it, exit 5"
+    )
     judge_cmd.add_argument("--public-url", default=_env("PUBLIC_URL"), help="base URL for report_url")
     judge_cmd.add_argument("--json", action="store_true", help="print exactly the API's response body")
     judge_cmd.set_defaults(handler=run_judge)

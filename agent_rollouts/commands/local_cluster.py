@@ -14,11 +14,11 @@ def run_up(args: argparse.Namespace, env: Console) -> int:
     from tools.control_plane import ClusterError, State, healthy, stop_all, up
 
     state = State(args.state_dir)
-    if healthy(state):
+    if healthy(state, args.argocd):
         print(f"cluster already up; KUBECONFIG={state.kubeconfig}", file=env.stdout)
         return ExitStatus.SUCCESS
     try:
-        up(state)
+        up(state, args.argocd)
     except AgentRolloutsError as exc:  # a missing binary too: the control plane did not start
         stop_all(state)
         raise ClusterError(str(exc)) from exc
@@ -37,7 +37,8 @@ def run_down(args: argparse.Namespace, env: Console) -> int:
 
 def run_status(args: argparse.Namespace, env: Console) -> int:
     """Print each component's state; exit 5 unless all run."""
-    from tools.control_plane import State, alive, healthy, load_processes
+    from tools.control_plane import State, alive, healthy, load_ports, load_processes
+    from tools.local_argocd import admin_token_file, server_address
 
     state = State(args.state_dir)
     processes = load_processes(state)
@@ -46,10 +47,16 @@ def run_status(args: argparse.Namespace, env: Console) -> int:
         return ExitStatus.UNAVAILABLE
     for entry in processes:
         print(
-            f"{entry['name']:<24} {'running' if alive(entry) else 'stopped'} (pid {entry['pid']})",
+            f"{entry['name']:<33} {'running' if alive(entry) else 'stopped'} (pid {entry['pid']})",
             file=env.stdout,
         )
     print(f"KUBECONFIG={state.kubeconfig}", file=env.stdout)
+    ports = load_ports(state)
+    if "argocd-server" in ports:
+        print(
+            f"ARGOCD_SERVER={server_address(ports)} (plaintext; admin token in {admin_token_file(state)})",
+            file=env.stdout,
+        )
     return ExitStatus.SUCCESS if healthy(state) else ExitStatus.UNAVAILABLE
 
 
@@ -57,7 +64,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     cluster = subparsers.add_parser(
         "cluster",
         help="a local control plane with the Argo Rollouts controller (build it with `make cluster`)",
-        description="etcd, kube-apiserver, controller-manager, scheduler, kwok and Argo Rollouts on loopback.",
+        description="etcd, kube-apiserver, controller-manager, scheduler, kwok and Argo Rollouts on loopback;"
+        " with `up --argocd`, Argo CD too.",
     )
     cluster.add_argument(
         "--state-dir", type=Path, default=REPO_ROOT / ".cluster", help="default: .cluster/ in the repo"
@@ -70,3 +78,8 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         ("status", run_status, "show which components run"),
     ):
         actions.add_parser(name, help=text).set_defaults(handler=handler)
+    actions.choices["up"].add_argument(
+        "--argocd",
+        action="store_true",
+        help="also start Argo CD (repo-server, controllers, API server, redis)",
+    )

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
-from kernel.catalog import ENVIRONMENTS
 from kernel.errors import AgentRolloutsError
 from kernel.toolpaths import CRD_DIR_VARIABLE
 
@@ -15,8 +14,11 @@ from kernel.toolpaths import CRD_DIR_VARIABLE
 def _render(args: argparse.Namespace, env: Console) -> int:
     """Render overlays to files under -o, or one environment's stack to stdout."""
     from ci.render import render_overlays, render_stack
+    from kernel.catalog import EXAMPLE
 
     try:
+        if args.env is not None:
+            EXAMPLE.environment(args.env)
         if args.output is None:
             stack_env = args.env or "dev"
             stack = render_stack(stack_env)
@@ -37,10 +39,14 @@ def _render(args: argparse.Namespace, env: Console) -> int:
 def _validate(args: argparse.Namespace, env: Console) -> int:
     """Render and check overlays; one line per problem, exit 1 on any."""
     from ci.validate import RULE_TESTS, junit_xml, validate  # imported late: keeps other commands fast
+    from kernel.toolpaths import use_tool
 
     try:
+        if args.kubeconform:
+            use_tool("kubeconform", args.kubeconform)
+        paths = args.paths or _environments_repo_folders(Path.cwd())
         rule_tests = args.rule_tests or RULE_TESTS
-        report = validate(args.paths, crd_dir=args.crd_dir, policy=args.policy, rule_tests=rule_tests)
+        report = validate(paths, crd_dir=args.crd_dir, policy=args.policy, rule_tests=rule_tests)
     except (AgentRolloutsError, FileNotFoundError) as exc:
         env.error(f"validate: {exc}")
         return ExitStatus.ERROR
@@ -54,6 +60,31 @@ def _validate(args: argparse.Namespace, env: Console) -> int:
         return ExitStatus.SUCCESS
     env.error(f"validate: {len(report.problems)} problems in {len(report.locations)} overlays ({checks})")
     return ExitStatus.ERROR
+
+
+def _crds(args: argparse.Namespace, env: Console) -> int:
+    """Download the pinned upstream CRDs into a folder."""
+    from ci.crds import DownloadFailed, download
+
+    try:
+        written = download(args.directory)
+    except (DownloadFailed, OSError) as exc:
+        env.error(f"crds: {exc}")
+        return ExitStatus.UNAVAILABLE
+    print(f"{len(written)} CRD files in {args.directory}", file=env.stderr)
+    return ExitStatus.SUCCESS
+
+
+def _environments_repo_folders(root: Path) -> list[Path]:
+    """In an environments repo (it has agent-rollouts.yaml): every folder Argo CD syncs, relative to it.
+    Elsewhere none, so `validate` checks this platform's own overlays."""
+    from gitops import layout
+    from kernel.platform import load_platform
+
+    if not (root / layout.PLATFORM_FILE).is_file():
+        return []
+    platform = load_platform(root / layout.PLATFORM_FILE)
+    return [Path(folder) for folder in layout.synced_folders(root, platform)]
 
 
 def _affected(args: argparse.Namespace, env: Console) -> int:
@@ -77,7 +108,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "whole stack (default dev) to stdout; with -o, write DIR/<env>/<overlay>.yaml for every "
         "environment (or only --env).",
     )
-    render_parser.add_argument("--env", choices=ENVIRONMENTS, help="only this environment")
+    render_parser.add_argument("--env", help="only this environment")
     render_parser.add_argument("-o", "--output", metavar="DIR", help="write one file per overlay here")
     render_parser.set_defaults(handler=_render)
 
@@ -90,7 +121,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         "scan. Prints one line per problem (overlay: Kind/name: field: message) and exits 1 on any.",
     )
     validate_parser.add_argument(
-        "paths", nargs="*", type=Path, metavar="PATH", help="kustomization directories or rendered YAML files"
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="kustomization directories or rendered YAML files (default: in an environments repo, every "
+        "folder its agent-rollouts.yaml makes; elsewhere this platform's overlays)",
     )
     validate_parser.add_argument(
         "--crd-dir",
@@ -103,6 +139,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="DIR",
         help="promtool unit tests (*.test.yaml) for the PrometheusRules (default rollouts/monitoring/tests)",
     )
+    validate_parser.add_argument(
+        "--kubeconform", metavar="PATH", help="the kubeconform binary (default: on PATH)"
+    )
     validate_parser.add_argument("--junit", type=Path, metavar="FILE", help="also write a JUnit XML report")
     validate_parser.add_argument(
         "--no-policy",
@@ -111,6 +150,15 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="skip only the checkov policy scan (faster; `release` uses this, CI runs the full set)",
     )
     validate_parser.set_defaults(handler=_validate)
+
+    crds_parser = subparsers.add_parser(
+        "crds",
+        help="download the upstream CRDs to validate against",
+        description="Download the CRDs of the Argo Rollouts, Argo CD, Istio and Prometheus operator "
+        "releases this version is tested with into DIR, for `validate --crd-dir DIR` in CI.",
+    )
+    crds_parser.add_argument("directory", type=Path, metavar="DIR")
+    crds_parser.set_defaults(handler=_crds)
 
     affected_parser = subparsers.add_parser(
         "affected",

@@ -16,7 +16,6 @@ from agents.providers import LLMProvider
 from agents.providers.local import LocalProvider
 from agents.service import create_app
 from agents.settings import AgentSettings
-from tools.procs import free_port
 
 ClientFactory = Callable[..., AbstractContextManager[TestClient]]
 
@@ -53,7 +52,7 @@ def llm_server() -> Iterator[str]:
             "usage": {"prompt_tokens": 42, "completion_tokens": 7},
         }
     ).encode()
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeChatCompletions)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeChatCompletions)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -18,8 +18,8 @@ from tools.procs import LOOPBACK, free_port, spawn
 def traffic() -> Iterator[tuple[Traffic, str]]:
     """The exporter's address; a thread adds requests every quarter second."""
     feed = Traffic()
-    port = free_port()
-    server, _ = start_http_server(port, addr=LOOPBACK, registry=feed.registry)
+    server, _ = start_http_server(0, addr=LOOPBACK, registry=feed.registry)
+    port = server.server_port
     stopped = threading.Event()
 
     def run() -> None:

@@ -54,8 +54,8 @@ def test_down_stops_what_was_recorded_and_status_tells_running_from_stopped(tmp_
 
     code, out, _ = run("cluster", "--state-dir", str(tmp_path), "status")
     assert code == ExitStatus.UNAVAILABLE  # not every component runs
-    assert f"sleeper                  running (pid {pids[0]})" in out
-    assert f"finished                 stopped (pid {pids[1]})" in out
+    assert f"sleeper                           running (pid {pids[0]})" in out
+    assert f"finished                          stopped (pid {pids[1]})" in out
 
     assert run("cluster", "--state-dir", str(tmp_path), "down") == (
         ExitStatus.SUCCESS,
@@ -65,3 +65,15 @@ def test_down_stops_what_was_recorded_and_status_tells_running_from_stopped(tmp_
     assert _start_time(pids[0]) is None  # gone, or a zombie this test process has not reaped yet
     assert not state.processes.exists()
     assert stop_all(state) == []
+
+
+def test_status_names_the_argocd_api_server_when_up_started_it(tmp_path: Path) -> None:
+    state = State(tmp_path)
+    sleeper = _start(state, "sleeper", ["sleep", "60"])
+    state.processes.write_text(json.dumps({"processes": [sleeper], "ports": {"argocd-server": 43210}}))
+    try:
+        _, out, _ = run("cluster", "--state-dir", str(tmp_path), "status")
+    finally:
+        stop_all(state)
+    token = tmp_path / "argocd-admin-token"
+    assert f"ARGOCD_SERVER=127.0.0.1:43210 (plaintext; admin token in {token})\n" in out

@@ -46,9 +46,10 @@ from cluster_support import (
 from agent_rollouts.cli import main
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
-from gitops.generate import Platform
-from gitops.writer import Options, bootstrap
+from gitops.generate import PlatformManifests
+from gitops.writer import Options, bootstrap, init
 from kernel.catalog import image_repository
+from kernel.platform import example_text
 from tools.control_plane import kubectl
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -67,7 +68,8 @@ def remote(stack: Stack) -> Path:
     """An environments repo bootstrapped from this checkout."""
     path = stack.workdir / "envs.git"
     subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
-    bootstrap(str(path), options=Options(), platform=Platform.current())
+    init(str(path), example_text())
+    bootstrap(str(path), options=Options(), manifests=PlatformManifests.current())
     return path
 
 

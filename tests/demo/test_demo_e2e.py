@@ -63,7 +63,7 @@ def test_fast_demo_aborts_the_regression_and_releases_the_good_build(
 
     repo = summary["environments_repo"]
     history = git(repo, "log", "--format=%H", "main").split()
-    assert len(history) == 2, "bootstrap plus exactly one release"
+    assert len(history) == 3, "init, bootstrap and exactly one release"
     release_commit = git(repo, "show", "--format=%B", "--stat", "main")
     assert f"Image: {good['image']}" in release_commit
     assert bad["image"] not in git(repo, "log", "-p", "main")

@@ -19,7 +19,7 @@ from gitops.errors import GitopsError
 from gitops.images import parse_image, pinned_image
 from gitops.validation import Validator
 from gitops.writer import Options, Result, RetryPolicy, release
-from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
+from kernel.catalog import AGENTS, ENVIRONMENTS, EXAMPLE, image_repository
 
 PATIENT = Options(retry=RetryPolicy(attempts=60))
 
@@ -59,7 +59,9 @@ def test_twenty_concurrent_releases_all_land_in_a_linear_history(remote: Path) -
             (image, prev) for who, image, prev in zip(agents, images, previous, strict=True) if who == agent
         ]
         assert [prev for _, prev in chain[1:]] == [image for image, _ in chain[:-1]]
-        pinned = pinned_image(agent, yaml.safe_load(show(remote, str(layout.pin_file("dev", agent)))))
+        pinned = pinned_image(
+            image_repository(agent), yaml.safe_load(show(remote, str(layout.pin_file("dev", agent))))
+        )
         assert str(pinned) == chain[-1][0]
 
 
@@ -82,7 +84,8 @@ def test_concurrent_releases_of_one_agent_end_on_one_of_them(remote: Path) -> No
     landed = trailers(remote, "Image")[: len(commits)]
     assert set(landed) == set(distinct)
     final = pinned_image(
-        "knowledge-qna", yaml.safe_load(show(remote, str(layout.pin_file("staging", "knowledge-qna"))))
+        image_repository("knowledge-qna"),
+        yaml.safe_load(show(remote, str(layout.pin_file("staging", "knowledge-qna")))),
     )
     assert str(final) == landed[0]  # the pin is the newest commit's image
 
@@ -104,7 +107,8 @@ def _assert_remote_intact(remote: Path, allowed: set[str]) -> None:
         ["git", "fsck", "--no-dangling", "--no-progress"], cwd=remote, check=True, capture_output=True
     )
     pinned = pinned_image(
-        "code-analysis", yaml.safe_load(show(remote, str(layout.pin_file("prod", "code-analysis"))))
+        image_repository("code-analysis"),
+        yaml.safe_load(show(remote, str(layout.pin_file("prod", "code-analysis")))),
     )
     assert str(pinned) in allowed
 
@@ -113,7 +117,8 @@ def test_a_release_killed_mid_push_leaves_the_remote_valid(remote: Path, tmp_pat
     before = head(remote)
     old = str(
         pinned_image(
-            "code-analysis", yaml.safe_load(show(remote, str(layout.pin_file("prod", "code-analysis"))))
+            image_repository("code-analysis"),
+            yaml.safe_load(show(remote, str(layout.pin_file("prod", "code-analysis")))),
         )
     )
     marker = tmp_path / "receiving"
@@ -139,7 +144,8 @@ def test_a_release_killed_mid_push_leaves_the_remote_valid(remote: Path, tmp_pat
 def test_releases_killed_at_random_points_never_corrupt_the_remote(remote: Path) -> None:
     old = str(
         pinned_image(
-            "code-analysis", yaml.safe_load(show(remote, str(layout.pin_file("prod", "code-analysis"))))
+            image_repository("code-analysis"),
+            yaml.safe_load(show(remote, str(layout.pin_file("prod", "code-analysis")))),
         )
     )
     images = {old}
@@ -163,7 +169,7 @@ def test_every_environment_renders_valid_after_releases(remote: Path, tmp_path: 
         release(str(remote), env, agent, f"{image_repository(agent)}:v7@{digest(('all-envs', env))}")
     clone = tmp_path / "clone"
     git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
-    report = validate([clone / folder for folder in layout.all_env_folders()], policy=False)
+    report = validate([clone / folder for folder in layout.all_env_folders(EXAMPLE)], policy=False)
     assert report.ok, [str(problem) for problem in report.problems]
     for env in ENVIRONMENTS:
         agent = AGENTS[ENVIRONMENTS.index(env)]

@@ -56,17 +56,17 @@ def test_set_pin_collapses_duplicates_and_keeps_other_images() -> None:
         ],
     }
     image = ImageRef(REPO, "v2", DIGEST)
-    updated = set_pin("code-analysis", kustomization, image)
+    updated = set_pin(REPO, kustomization, image)
     assert updated["images"] == [
         {"name": REPO, "newTag": "v2", "digest": DIGEST},
         {"name": "busybox", "newTag": "1.36"},
     ]
-    assert pinned_image("code-analysis", updated) == image
-    assert set_pin("code-analysis", updated, image) == updated  # idempotent
+    assert pinned_image(REPO, updated) == image
+    assert set_pin(REPO, updated, image) == updated  # idempotent
 
 
 def test_a_mirror_sets_new_name_under_the_canonical_name() -> None:
     mirror = ImageRef("registry.internal:5000/mirror/code-analysis", None, DIGEST)
-    updated = set_pin("code-analysis", {}, mirror)
+    updated = set_pin(REPO, {}, mirror)
     assert updated["images"] == [{"name": REPO, "newName": mirror.repository, "digest": DIGEST}]
-    assert pinned_image("code-analysis", updated) == mirror
+    assert pinned_image(REPO, updated) == mirror

@@ -12,11 +12,12 @@ from gitops_support import digest, error_line, git_out, head, run, show, trailer
 
 from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
-from gitops.generate import Platform
+from gitops.generate import PlatformManifests
 from gitops.git import Checkout
-from gitops.writer import Options, bootstrap
+from gitops.writer import Options, bootstrap, init
 from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository
-from tools.procs import LOOPBACK, free_port
+from kernel.platform import example_text
+from tools.procs import LOOPBACK
 
 REPO = image_repository("code-analysis")
 
@@ -32,14 +33,24 @@ def pin(remote: Path, env: str, agent: str) -> list[dict[str, str]]:
 def test_bootstrap_creates_the_layout_in_a_new_bare_repo(seed_remote: Path) -> None:
     files = set(git_out(seed_remote, "ls-tree", "-r", "--name-only", "main").split())
     for env in ENVIRONMENTS:
-        for name in layout.ENV_DIR_NAMES:
+        for name in AGENTS:
             assert f"envs/{env}/{name}/kustomization.yaml" in files
             assert f"envs/{env}/{name}/README.md" in files
         assert f"variants/{env}/kustomization.yaml" in files
         assert f"variants/{env}/README.md" in files
         for agent in AGENTS:
             assert len(pin(seed_remote, env, agent)) == 1
-    for name in ("README.md", "base/README.md", "base/VERSION", "argocd/README.md", "argocd/project.yaml"):
+    for name in (
+        "README.md",
+        "agent-rollouts.yaml",
+        "base/README.md",
+        "base/VERSION",
+        "argocd/README.md",
+        "argocd/1-project.yaml",
+        "argocd/3-platform.yaml",
+        "clusters/kubernetes-default-svc/kustomization.yaml",
+        ".github/workflows/validate.yaml",
+    ):
         assert name in files
     assert "base/rollouts/envs/dev/code-analysis/kustomization.yaml" in files
     assert "platform-commit: " in show(seed_remote, "base/VERSION")
@@ -50,11 +61,12 @@ def test_bootstrap_creates_the_layout_in_a_new_bare_repo(seed_remote: Path) -> N
 
 
 def test_bootstrap_into_an_empty_non_bare_repo_updates_its_working_tree(
-    tmp_path: Path, platform: Platform
+    tmp_path: Path, manifests: PlatformManifests
 ) -> None:
     target = tmp_path / "envs"
     subprocess.run(["git", "init", "--quiet", str(target)], check=True)
-    result = bootstrap(str(target), options=Options(), platform=platform)
+    init(str(target), example_text())
+    result = bootstrap(str(target), options=Options(), manifests=manifests)
     assert result.commit == git_out(target, "rev-parse", "HEAD").strip()
     assert (target / "envs" / "prod" / "code-analysis" / "kustomization.yaml").is_file()
     assert git_out(target, "status", "--porcelain") == ""
@@ -70,7 +82,7 @@ def test_bootstrap_into_an_empty_non_bare_repo_updates_its_working_tree(
 
 
 def test_refresh_keeps_pins_and_hand_edited_variants(
-    remote: Path, tmp_path: Path, platform: Platform
+    remote: Path, tmp_path: Path, manifests: PlatformManifests
 ) -> None:
     image = f"{REPO}@{digest('refresh')}"
     assert (
@@ -85,7 +97,7 @@ def test_refresh_keeps_pins_and_hand_edited_variants(
     git_out(clone, "push", "--quiet", "origin", "main")
     before = head(remote)
 
-    bootstrap(str(remote), options=Options(), platform=platform)
+    bootstrap(str(remote), options=Options(), manifests=manifests)
     # The platform may have moved since the seed was made (base/ changes); pins and variants may not.
     changed = git_out(remote, "diff", "--name-only", before, "main").split()
     assert not [
@@ -93,7 +105,7 @@ def test_refresh_keeps_pins_and_hand_edited_variants(
     ]
     assert pin(remote, "dev", "code-analysis") == [{"name": REPO, "digest": digest("refresh")}]
     assert show(remote, "variants/dev/kustomization.yaml").endswith("# tuned by hand\n")
-    again = bootstrap(str(remote), options=Options(), platform=platform)
+    again = bootstrap(str(remote), options=Options(), manifests=manifests)
     assert again.commit is None and "nothing to commit" in again.summary
 
 
@@ -181,11 +193,14 @@ def test_dry_run_prints_the_diff_and_pushes_nothing(remote: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "status", "names"),
     [
-        (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}:v3"), ExitStatus.ERROR, "--image: prod"),
+        (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}:v3"), ExitStatus.ERROR, "--image: prod syncs manually and runs only digests"),
         (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}@sha256:123"), ExitStatus.ERROR, "--image"),
         (("--env", "dev", "--agent", "code-analysis", "--image", f"{image_repository('knowledge-qna')}:v1"), ExitStatus.ERROR, "--image"),
-        (("--env", "qa", "--agent", "code-analysis", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--env"),
-        (("--env", "dev", "--agent", "chatbot", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "--agent"),
+        # Names come from the repo's agent-rollouts.yaml, not from argparse choices.
+        (("--env", "qa", "--agent", "code-analysis", "--image", f"{REPO}:v1"), ExitStatus.ERROR, "--env: unknown environment 'qa' (agent-rollouts.yaml names dev, staging, prod)"),
+        (("--env", "dev", "--agent", "chatbot", "--image", f"{REPO}:v1"), ExitStatus.ERROR, "--agent: unknown agent 'chatbot'"),
+        (("--env", "dev", "--component", "gateway", "--image", f"{REPO}:v1"), ExitStatus.ERROR, "--component: unknown component 'gateway'"),
+        (("--env", "dev", "--image", f"{REPO}:v1"), ExitStatus.USAGE, "one of the arguments --agent --component is required"),
         # A trailing newline would render `image: |` and split the commit trailers, prod included.
         (("--env", "prod", "--agent", "code-analysis", "--image", f"{REPO}@{digest('nl')}\n"), ExitStatus.ERROR, "--image"),
         (("--env", "dev", "--agent", "code-analysis", "--image", f"{REPO}:v1\n"), ExitStatus.ERROR, "--image"),
@@ -227,14 +242,24 @@ def test_promote_refuses_a_source_without_a_digest(remote: Path) -> None:
     assert head(remote) == before
 
 
-@pytest.mark.parametrize(("source", "target"), [("dev", "prod"), ("staging", "dev"), ("prod", "prod")])
-def test_promote_goes_only_to_the_next_environment(remote: Path, source: str, target: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "target", "reason"),
+    [
+        ("dev", "prod", "--to: prod does not follow dev (promotion order: dev -> staging -> prod)"),
+        ("staging", "dev", "--to: dev does not follow staging"),
+        ("prod", "prod", "--from: nothing follows prod"),
+        ("qa", "prod", "--from: unknown environment 'qa'"),
+    ],
+)
+def test_promote_goes_only_to_the_next_environment(
+    remote: Path, source: str, target: str, reason: str
+) -> None:
     before = head(remote)
     code, _, err = run(
         "promote", "--repo", str(remote), "--agent", "code-analysis", "--from", source, "--to", target
     )
     assert code == ExitStatus.ERROR
-    assert f"--to: {target} does not follow {source}" in error_line(err)
+    assert reason in error_line(err)
     assert head(remote) == before
 
 
@@ -261,8 +286,8 @@ class _Unauthorized(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def unauthorized_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadingHTTPServer((LOOPBACK, port), _Unauthorized)
+    server = ThreadingHTTPServer((LOOPBACK, 0), _Unauthorized)
+    port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://{LOOPBACK}:{port}/acme/envs.git"

@@ -217,7 +217,12 @@ def test_rollouts_subscribe_to_the_notifications_the_configmap_defines(rendered:
     annotations = rendered["dev/code-analysis"].one("Rollout")["metadata"]["annotations"]
     subscription = re.compile(r"notifications\.argoproj\.io/subscribe\.([\w-]+)\.slack")
     subscribed = {match[1] for key in annotations if (match := subscription.fullmatch(key))}
-    assert subscribed == {"on-rollout-aborted", "on-analysis-run-failed", "on-rollout-paused"}
+    assert subscribed == {
+        "on-rollout-aborted",
+        "on-analysis-run-failed",
+        "on-analysis-run-error",
+        "on-rollout-paused",
+    }
     for trigger in subscribed:
         assert f"trigger.{trigger}" in config["data"]
         templates = re.findall(r"send: \[([\w-]+)\]", config["data"][f"trigger.{trigger}"])

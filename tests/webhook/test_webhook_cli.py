@@ -13,7 +13,7 @@ from webhook_support import BASELINE, CANARY, TOKEN, body, client
 
 from agent_rollouts.cli import main
 from agent_rollouts.console import Console
-from tools.procs import LOOPBACK, free_port, spawn
+from tools.procs import LOOPBACK, free_port, spawn_on_free_port
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -90,25 +90,27 @@ def test_bad_input_names_the_field(backfilled: Backfilled, extra: tuple[str, str
 def test_serve_answers_argo_over_http(backfilled: Backfilled, tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
-    port = free_port()
-    base = f"http://{LOOPBACK}:{port}"
-    argv = [
-        sys.executable,
-        "-m",
-        "agent_rollouts",
-        "serve",
-        "--token-file",
-        str(token_file),
-        "--port",
-        str(port),
-    ]
+
+    def argv(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "agent_rollouts",
+            "serve",
+            "--token-file",
+            str(token_file),
+            "--port",
+            str(port),
+        ]
+
     # The Prometheus URL comes from the environment, the way a Deployment would set it.
     # An explicit --token-file wins over a token in the environment (which used to win silently).
     env = {
         "AGENT_ROLLOUTS_PROMETHEUS_URL": backfilled.url,
         "AGENT_ROLLOUTS_TOKEN": "env-token-that-must-lose",
     }
-    with spawn(argv, log=tmp_path / "serve.log", ready_url=f"{base}/healthz", env={**os.environ, **env}):
+    log = tmp_path / "serve.log"
+    with spawn_on_free_port(argv, log=log, ready_path="/healthz", env={**os.environ, **env}) as (_, base):
         headers = {"Authorization": f"Bearer {TOKEN}"}
         response = requests.post(
             f"{base}/api/v1/judgements",

@@ -1,60 +1,19 @@
 """A backend that answers junk or trickles: every case is a 503 naming the problem, in bounded time.
 
-The backends here are real HTTP servers on loopback sockets that misbehave on purpose: no
-Prometheus answers like this, but Thanos/Mimir front-ends, proxies and broken deployments can.
+The backends here are real HTTP servers on loopback sockets (`hostile_backends`).
 """
 
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import pytest
+from hostile_backends import Answer, serving, trickle
 from webhook_support import body, client
 
-from tools.procs import LOOPBACK
 from webhook.backends import BackendUnavailable, DeadlineExceeded, MalformedAnswer, PrometheusBackend
 
 END = 1_700_000_000
-Answer = Callable[[socket.socket], None]
-
-
-@contextmanager
-def serving(answer: Answer) -> Iterator[str]:
-    """A loopback server on an OS-chosen port; `answer` writes each connection's reply."""
-    listener = socket.create_server((LOOPBACK, 0))
-    stopped = threading.Event()
-
-    def handle(conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            request = b""
-            try:
-                while b"\r\n\r\n" not in request:
-                    request += conn.recv(65536)
-                answer(conn)
-            except OSError:
-                pass  # the client gave up: what the deadline is for
-
-    def accept() -> None:
-        while not stopped.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOOPBACK}:{listener.getsockname()[1]}"
-    finally:
-        stopped.set()
-        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
-        listener.close()
-        thread.join(5)
 
 
 def json_answer(document: object, status: str = "200 OK") -> Answer:
@@ -63,21 +22,6 @@ def json_answer(document: object, status: str = "200 OK") -> Answer:
     def answer(conn: socket.socket) -> None:
         head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
         conn.sendall(head.encode() + b"Connection: close\r\n\r\n" + payload)
-
-    return answer
-
-
-def trickle(interval: float, head: bool = False) -> Answer:
-    """A byte every `interval` seconds, in the status line (`head`) or in a body that never ends."""
-
-    def answer(conn: socket.socket) -> None:
-        if not head:
-            conn.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
-            )
-        for byte in (b"HTTP/1.1 200 OK\r\n" if head else b"") + b'{"status":"success"' + b" " * 1000:
-            conn.sendall(bytes([byte]))
-            time.sleep(interval)
 
     return answer
 

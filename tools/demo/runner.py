@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kernel.catalog import image_repository
+from kernel.platform import example_text
 from tools.demo.analysis import Measurement, RunResult, describe, run_analysis
 from tools.demo.conditions import Phase
 from tools.demo.plan import (
@@ -322,6 +323,8 @@ def rehearse(options: DemoOptions, plan: RolloutPlan, out: TextIO) -> Rehearsal:
         subprocess.run(
             ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(environments_repo)], check=True
         )
+        # The project's own agents and environments: the example platform file, as `init` writes it.
+        writer.init(str(environments_repo), example_text())
         writer.bootstrap(str(environments_repo))
         prometheus_url = stack.enter_context(run_prometheus(workdir / "prometheus", targets))
         judge_port = free_port()

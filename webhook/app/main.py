@@ -13,7 +13,13 @@ from kernel.web import APIError, error_response
 from webhook.app.api.routes import judgements, reports, service_metrics
 from webhook.app.core.config import JudgeSettings
 from webhook.app.core.metrics import create_metrics
-from webhook.backends import BackendUnavailable, MetricsBackend, PartialDataError, create_backend
+from webhook.backends import (
+    BackendUnavailable,
+    DeadlineExceeded,
+    MetricsBackend,
+    PartialDataError,
+    create_backend,
+)
 from webhook.judge import InputError
 
 log = logging.getLogger("webhook")
@@ -49,17 +55,17 @@ def create_app(settings: JudgeSettings | None = None, backend: MetricsBackend | 
     app.include_router(judgements.router)
     app.include_router(reports.router)
     app.include_router(service_metrics.router)
-    app.include_router(web.health_router(lambda: readiness(app.state.backend)))
+    app.include_router(web.health_router(lambda: readiness(app.state.backend, settings.readiness_deadline)))
     _add_handlers(app)
     web.install(app, max_body_bytes=settings.max_body_bytes)
     return app
 
 
-def readiness(backend: MetricsBackend) -> tuple[bool, dict[str, str]]:
-    """Ready only when the metrics backend answers."""
-    return (
-        (True, {"status": "ready"}) if backend.is_online() else (False, {"status": "prometheus unavailable"})
-    )
+def readiness(backend: MetricsBackend, seconds: float) -> tuple[bool, dict[str, str]]:
+    """Ready only when the metrics backend answers within `seconds`."""
+    if backend.is_online(deadline=time.monotonic() + seconds):
+        return True, {"status": "ready"}
+    return False, {"status": f"prometheus unavailable or slower than {seconds:g} s"}
 
 
 def _add_handlers(app: FastAPI) -> None:
@@ -86,3 +92,8 @@ def _add_handlers(app: FastAPI) -> None:
     async def unavailable(_: Request, exc: BackendUnavailable) -> JSONResponse:
         log.warning("metrics backend unavailable: %s", exc)
         return error_response(APIError(503, "backend_unavailable", str(exc)))
+
+    @app.exception_handler(DeadlineExceeded)  # a query's own timeout or the judgement's deadline
+    async def too_slow(_: Request, exc: DeadlineExceeded) -> JSONResponse:
+        log.warning("no answer in time: %s", exc)
+        return error_response(APIError(503, "deadline_exceeded", str(exc)))

@@ -37,6 +37,6 @@ class MetricsBackend(Protocol):
         """
         ...
 
-    def is_online(self) -> bool:
-        """Whether the backend answers a trivial query right now."""
+    def is_online(self, *, deadline: float | None = None) -> bool:
+        """Whether the backend answers a trivial query right now (before `deadline`, if given)."""
         ...

@@ -79,10 +79,12 @@ class PrometheusBackend:
                 self._cache.popitem(last=False)
         return result
 
-    def is_online(self) -> bool:
-        """Whether Prometheus evaluates `vector(1)` right now, answering in the API's shape."""
+    def is_online(self, *, deadline: float | None = None) -> bool:
+        """Whether Prometheus evaluates `vector(1)` right now, answering in the API's shape, within
+        `timeout` and before `deadline` (time.monotonic())."""
+        stop = time.monotonic() + self.timeout
         try:
-            series = self._fetch("vector(1)", time.time(), time.monotonic() + self.timeout)
+            series = self._fetch("vector(1)", time.time(), stop if deadline is None else min(stop, deadline))
         except (BackendUnavailable, PartialDataError) as exc:
             log.warning("metrics backend not ready: %s", exc)
             return False

@@ -23,6 +23,10 @@ class JudgeSettings(BaseSettings):
     public_url: str = ""
     # Each PromQL query must finish well inside Argo's 10 s web-provider timeout.
     query_timeout: float = Field(default=3.0, gt=0, le=9)
+    # Every query and the decision of one judgement; past it, 503 (Argo gives up after 10 s).
+    judgement_deadline: float = Field(default=8.0, gt=0, lt=10)
+    # /readyz's wait for the backend, inside the kubelet's default 1 s probe timeout.
+    readiness_deadline: float = Field(default=0.8, gt=0, le=9)
     cache_ttl: float = Field(default=5.0, ge=0)
     alpha_fail: float = Field(default=0.0099, gt=0, lt=1)
     alpha_pass: float = Field(default=0.05, gt=0, lt=1)
@@ -80,5 +84,6 @@ class JudgeSettings(BaseSettings):
             alpha_fail=self.alpha_fail,
             alpha_pass=self.alpha_pass,
             min_requests=self.min_requests,
+            deadline_seconds=self.judgement_deadline,
             report_base_url=self.public_url or report_base_url,
         )
