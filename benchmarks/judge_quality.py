@@ -485,6 +485,13 @@ def quality(seed: int, runs: int, rate: float = TOTAL_RATE) -> str:
     return "\n".join(lines)
 
 
+def geometric_mean(ratios: Sequence[float], of: str) -> str:
+    """`1.23x over N <of>`, or a dash when there is nothing to compare."""
+    if not ratios:
+        return "–"
+    return f"{math.exp(statistics.fmean(math.log(r) for r in ratios)):.2f}x over {len(ratios)} {of}"
+
+
 def _summary(cells: dict[tuple[str, float, str], Cell], runs: int) -> list[str]:
     """Error rates per judge, and its speed against ours on the regressions both detect."""
     out = [
@@ -511,11 +518,7 @@ def _summary(cells: dict[tuple[str, float, str], Cell], runs: int) -> list[str]:
             ours_median = median_to_fail(cells[(name, weight, "ours")].outcomes)
             if math.isfinite(theirs) and math.isfinite(ours_median):
                 ratios.append(theirs / ours_median)
-        ratio = (
-            f"{math.exp(statistics.fmean(math.log(r) for r in ratios)):.2f}x over {len(ratios)} cells"
-            if ratios
-            else "–"
-        )
+        ratio = geometric_mean(ratios, "cells")
         out.append(
             f"| {judge_name} | {rate(('none',), 'fail')} | {rate(('low',), 'fail')} "
             f"| {rate(REGRESSIONS, 'pass')} | {detected} of {len(regression_cells)} | {ratio} |"
@@ -563,27 +566,22 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
             first = _run_queries(request)
             session = requests.Session()
 
+            def send_all(batch: list[str]) -> None:
+                with ThreadPoolExecutor(len(batch)) as pool:
+                    list(
+                        pool.map(
+                            lambda q: session.post(
+                                f"{url}/api/v1/query", data={"query": q, "time": end}
+                            ).raise_for_status(),
+                            batch,
+                        )
+                    )
+
             def raw() -> float:
                 began = time.perf_counter()
                 # The judge finds the window first (two queries in parallel), then reads both arms.
-                with ThreadPoolExecutor(len(first)) as pool:
-                    list(
-                        pool.map(
-                            lambda q: session.post(
-                                f"{url}/api/v1/query", data={"query": q, "time": end}
-                            ).raise_for_status(),
-                            first,
-                        )
-                    )
-                with ThreadPoolExecutor(len(queries)) as pool:
-                    list(
-                        pool.map(
-                            lambda q: session.post(
-                                f"{url}/api/v1/query", data={"query": q, "time": end}
-                            ).raise_for_status(),
-                            queries,
-                        )
-                    )
+                send_all(first)
+                send_all(queries)
                 return time.perf_counter() - began
 
             def judged() -> float:

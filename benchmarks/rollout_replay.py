@@ -32,6 +32,7 @@ from benchmarks.judge_quality import (
     Judge,
     Tally,
     _p95,
+    geometric_mean,
     judge_counts,
     kayenta_at,
     model_of,
@@ -459,11 +460,7 @@ def _summary_rows(env: str, rate: float, results: dict[tuple[str, str], list[Out
             theirs = _median_to_abort(results.get((name, "oracle SPRT (same looks)"), []) or [])
             if math.isfinite(mine) and math.isfinite(theirs):
                 ratios.append(mine / theirs)
-        ratio = (
-            f"{math.exp(statistics.fmean(math.log(r) for r in ratios)):.2f}x over {len(ratios)} scenarios"
-            if ratios
-            else "–"
-        )
+        ratio = geometric_mean(ratios, "scenarios")
         identical = (
             " / ".join(_pct(status[s], len(same)) for s in ("aborted", "promoted", "paused"))
             if same
