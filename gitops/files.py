@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from gitops.errors import GitopsError
+from gitops.images import ImageRef, pinned_image
 from kernel.platform import yaml_problem
 
 
@@ -35,3 +36,10 @@ def load_yaml(checkout: Path, relative: PurePosixPath) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise GitopsError(f"{relative}: not a YAML mapping")
     return data
+
+
+def existing_pin(checkout: Path, relative: PurePosixPath, repository: str) -> ImageRef | None:
+    """The image the kustomization at `relative` pins for `repository`; None when it has no pin or no file."""
+    return (
+        pinned_image(repository, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
+    )

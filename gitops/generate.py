@@ -21,8 +21,8 @@ import yaml
 
 from gitops import layout
 from gitops.errors import GitopsError
-from gitops.files import load_yaml, write_file
-from gitops.images import ImageRef, MalformedReference, image_entry, parse_image, pinned_image
+from gitops.files import existing_pin, load_yaml, write_file
+from gitops.images import ImageRef, MalformedReference, image_entry, parse_image
 from gitops.validation import render_folder
 from kernel import __version__
 from kernel.platform import Agent, Environment, Platform
@@ -185,7 +185,7 @@ def generate(
     for folder in stale:
         shutil.rmtree(checkout / folder)
     pins = {
-        (env, agent.name): _existing_pin(checkout, layout.pin_file(env, agent.name), agent.image)
+        (env, agent.name): existing_pin(checkout, layout.pin_file(env, agent.name), agent.image)
         for env in platform.environment_names
         for agent in platform.agents
     }
@@ -232,12 +232,6 @@ def _common(platform: Platform, settings: BootstrapSettings) -> dict[str, Any]:
         "example_image": first.image,
         "version": __version__,
     }
-
-
-def _existing_pin(checkout: Path, relative: PurePosixPath, repository: str) -> ImageRef | None:
-    return (
-        pinned_image(repository, load_yaml(checkout, relative)) if (checkout / relative).is_file() else None
-    )
 
 
 def _vendor(checkout: Path, manifests: PlatformManifests) -> None:
@@ -542,9 +536,7 @@ def _judge_image(checkout: Path) -> ImageRef:
 
 def judge_pin(checkout: Path, cluster: str) -> ImageRef | None:
     """The judge image a cluster folder pins."""
-    return _existing_pin(
-        checkout, layout.cluster_folder(cluster) / layout.KUSTOMIZATION, JUDGE_MANIFEST_IMAGE
-    )
+    return existing_pin(checkout, layout.cluster_folder(cluster) / layout.KUSTOMIZATION, JUDGE_MANIFEST_IMAGE)
 
 
 def _write_cluster(checkout: Path, platform: Platform, cluster: str, envs: tuple[Environment, ...]) -> None:

@@ -1,9 +1,9 @@
 """Read what the environments repo pins, without writing: for `status`."""
 
 from gitops import layout
-from gitops.files import load_yaml
+from gitops.files import existing_pin
 from gitops.git import Checkout
-from gitops.images import ImageRef, pinned_image
+from gitops.images import ImageRef
 from gitops.scratch import scratch_dir
 from kernel.platform import load_platform
 
@@ -17,11 +17,9 @@ def read_pins(
         pins: dict[tuple[str, str], ImageRef | None] = {}
         platform = load_platform(checkout.path / layout.PLATFORM_FILE) if checkout.has_commits else None
         for env, agent in pairs:
-            relative = layout.pin_file(env, agent)
-            found = platform is not None and (checkout.path / relative).is_file()
             pins[(env, agent)] = (
-                pinned_image(platform.agent(agent).image, load_yaml(checkout.path, relative))
-                if platform is not None and found
+                existing_pin(checkout.path, layout.pin_file(env, agent), platform.agent(agent).image)
+                if platform is not None
                 else None
             )
         return pins

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from gitops import layout
 from gitops.errors import GitopsError
-from gitops.files import load_yaml, write_file
+from gitops.files import existing_pin, load_yaml, write_file
 from gitops.forge import PullRequests, push_branch
 from gitops.generate import (
     ARGOCD_FILES,
@@ -314,11 +314,7 @@ def promote(
         else:
             repository = platform.agent(agent).image
             relative = layout.pin_file(source, agent)
-            image = (
-                pinned_image(repository, load_yaml(checkout, relative))
-                if (checkout / relative).is_file()
-                else None
-            )
+            image = existing_pin(checkout, relative, repository)
             what = f"{source}/{agent}"
         if image is None or image.digest is None:
             raise GitopsError(f"--from: {what} pins no digest ({image or 'no image'}); nothing to promote")
@@ -368,11 +364,7 @@ def rollback(
         platform.environment(env)
         repository = platform.agent(agent).image
         relative = layout.pin_file(env, agent)
-        current = (
-            pinned_image(repository, load_yaml(checkout, relative))
-            if (checkout / relative).is_file()
-            else None
-        )
+        current = existing_pin(checkout, relative, repository)
         if current is None:
             raise GitopsError(f"{relative}: pins no image for {agent}; nothing to roll back")
         if to is None:
