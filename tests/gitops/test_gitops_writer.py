@@ -371,13 +371,18 @@ def test_a_broken_pin_file_is_a_one_line_error_naming_it(
     assert head(remote) == before
 
 
-def test_a_branch_named_like_a_git_option_runs_nothing(remote: Path, tmp_path: Path) -> None:
-    """`--branch=--upload-pack=SCRIPT` used to reach `git fetch` as an option and run SCRIPT."""
+def upload_pack_branch(tmp_path: Path) -> tuple[str, Path]:
+    """A branch name git would read as `--upload-pack=SCRIPT`, and the file SCRIPT touches if it runs."""
     marker = tmp_path / "script-ran"
     script = tmp_path / "script.sh"
     script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
     script.chmod(0o755)
-    branch = f"--upload-pack={script}"
+    return f"--upload-pack={script}", marker
+
+
+def test_a_branch_named_like_a_git_option_runs_nothing(remote: Path, tmp_path: Path) -> None:
+    """`--branch=--upload-pack=SCRIPT` used to reach `git fetch` as an option and run SCRIPT."""
+    branch, marker = upload_pack_branch(tmp_path)
     # The branch exists on the remote, so the writer would fetch it.
     git_out(remote, "update-ref", f"refs/heads/{branch}", "main")
     code, _, err = run("release", "--repo", str(remote), f"--branch={branch}", "--env", "dev",
@@ -388,11 +393,7 @@ def test_a_branch_named_like_a_git_option_runs_nothing(remote: Path, tmp_path: P
 
 def test_git_gets_user_values_after_a_double_dash(remote: Path, tmp_path: Path) -> None:
     """Below the name check, git itself never reads a branch as an option: `--` comes first."""
-    marker = tmp_path / "script-ran"
-    script = tmp_path / "script.sh"
-    script.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
-    script.chmod(0o755)
-    branch = f"--upload-pack={script}"
+    branch, marker = upload_pack_branch(tmp_path)
     git_out(remote, "update-ref", f"refs/heads/{branch}", "main")
     checkout = Checkout(tmp_path / "clone", str(remote), branch)
     checkout.path.mkdir()
