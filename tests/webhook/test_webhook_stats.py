@@ -16,17 +16,19 @@ from webhook.backends import Series
 from webhook.stats.checks import (
     ArmCounts,
     CheckOutcome,
+    Comparison,
     Context,
     Levels,
     Reference,
     check_verdict,
+    confidence,
     decide,
     errors,
     evaluate_check,
 )
 from webhook.stats.counters import corrected, first_timestamp, increase, stratified_increase
 from webhook.stats.histograms import Cells, Histogram, PodCell, cells_from_series, from_series, winsorised_sum
-from webhook.stats.sequential import MeanDifference, RateRatio, ShareDifference
+from webhook.stats.sequential import MeanDifference, RateExcess, RateRatio, ShareDifference
 
 LEVELS = Levels(alpha_fail=0.0099, alpha_pass=0.05, min_requests=30)
 
@@ -177,6 +179,59 @@ def test_the_rate_ratio_e_process_is_valid_at_its_boundary_under_brownouts_and_c
         if any(RateRatio.of(rows[: k + 1]).log_e(r0) >= math.log(1 / alpha) for k in range(STRATA)):
             crossings += 1
     assert crossings / runs <= alpha
+
+
+def test_the_rate_excess_e_process_is_valid_at_its_boundary_under_brownouts_and_changing_splits() -> None:
+    """Canary exactly `tolerance` above a baseline that almost never sees the event, the baseline's
+    rate jumping fortyfold for three minutes while the canary is at 50 %: ever failing <= alpha."""
+    rng, alpha, runs, tolerance, p_base = random.Random(14), 0.05, 400, 0.05, 0.0005
+    crossings = 0
+    for _ in range(runs):
+        rows = []
+        for k in range(STRATA):
+            weight = 0.1 if k < 10 else 0.25 if k < 20 else 0.5
+            base = p_base * (40.0 if 22 <= k < 25 else 1.0)
+            n_c = sum(rng.random() < 2 * weight for _ in range(60))
+            x_c = sum(rng.random() < base + tolerance for _ in range(n_c))
+            x_b = sum(rng.random() < base for _ in range(120 - n_c))
+            rows.append((float(n_c), float(x_c), float(120 - n_c), float(x_b)))
+            if RateExcess.of(rows, p_base, tolerance).log_e(tolerance) >= math.log(1 / alpha):
+                crossings += 1
+                break
+    assert crossings / runs <= alpha
+
+
+def test_a_share_the_baseline_never_reaches_fails_on_its_excess_where_a_rate_ratio_cannot() -> None:
+    """15 % of canary answers in a tail the baseline (almost) never reaches, tolerance 5 points:
+    about 100 canary requests at weight 10 % fail it, while a rate ratio's events are the canary's
+    under both hypotheses and give no evidence (why RateExcess exists)."""
+    rng, reference_rate, tolerance = random.Random(15), 0.5 / 7201, 0.05
+    rows = []
+    for _ in range(34):  # 15 s strata at 2 req/s
+        n_c = sum(rng.random() < 0.1 for _ in range(30))
+        x_c = sum(rng.random() < 0.15 for _ in range(n_c))
+        rows.append((float(n_c), float(x_c), float(30 - n_c), 0.0))
+    threshold = math.log(3 / (LEVELS.alpha_fail / 4))  # one of three comparisons of a check
+    null_ratio = (reference_rate + tolerance) / reference_rate
+    assert RateExcess.of(rows, reference_rate, tolerance).log_e(tolerance) >= threshold
+    assert RateRatio.of(rows, 1 / reference_rate).log_e(null_ratio) < 1.0
+    excess = RateExcess.of(rows, reference_rate, tolerance)
+    assert 0.0 < excess.lower_bound(threshold) < sum(r[1] for r in rows) / sum(r[0] for r in rows)
+
+
+def test_confidence_compares_only_the_highest_of_the_levels_the_baseline_never_reaches() -> None:
+    """The stable never answers at or below 0.5: the share <= 0.5 covers the share <= 0.3."""
+    cells = _confidence_cells(STABLE, 2000, 3)
+    arm = ArmCounts(requests=(100.0,) * 20, confidence=cells)
+    reference = Reference(6000, 30, confidence=_confidence_cells(STABLE, 6000, 4, strata=1).histogram())
+    assert reference.confidence is not None and reference.confidence.count_at_or_below(0.5) == 0
+    planned = confidence(arm, arm, reference, Context(range(20), 0.05, LEVELS, 20.0))
+    described = [c.description for c in planned if isinstance(c, Comparison)]
+    assert described == [
+        "mean confidence",
+        "share of requests with confidence <= 0.5",
+        "share of requests with confidence <= 0.7",
+    ]
 
 
 def test_the_share_difference_e_process_is_valid_at_its_boundary_with_rare_events() -> None:

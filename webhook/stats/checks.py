@@ -21,7 +21,7 @@ from typing import Literal
 
 from kernel.contract import CHECK_NAMES, CheckName
 from webhook.stats.histograms import Cells, Histogram, bucket_variance, winsorised_sum
-from webhook.stats.sequential import MeanDifference, RateRatio, ShareDifference, Stratum
+from webhook.stats.sequential import MeanDifference, RateExcess, RateRatio, ShareDifference, Stratum
 
 Verdict = Literal["pass", "fail", "inconclusive"]
 CHECKS = CHECK_NAMES
@@ -48,6 +48,9 @@ TAIL_QUANTILE = 0.95
 COST_BEYOND_TOLERANCE = 0.01
 MIN_COST_USD = 1e-9  # keeps the relative cost tolerance positive for agents that spend nothing
 VARIANCE_PRIOR_CELLS = 20  # how many per-scrape cells the buckets' variance estimate is worth
+# A count whose tolerance is over this many times the baseline's reference rate fails on the
+# difference (RateExcess), not on a rate ratio: the baseline sees too few events for a ratio.
+EXCESS_ABOVE_RATIO = 20.0
 CHECK_WEIGHT = 1 / len(CHECKS)  # each check's share of alpha_fail, whichever checks are asked for
 
 
@@ -156,7 +159,7 @@ class Comparison:
     description: str
     canary: float
     baseline: float
-    test: RateRatio | MeanDifference
+    test: RateRatio | RateExcess | MeanDifference
     null: float
     reference: float
     tolerance: float  # in the reported effect's units
@@ -172,7 +175,7 @@ class Comparison:
         if isinstance(self.test, MeanDifference):
             return self.test.log_e(self.null, side, self._tau)
         if side == "fail":
-            return self.test.log_e(self.null)
+            return self.test.log_e(self.tolerance if isinstance(self.test, RateExcess) else self.null)
         assert self.passing is not None
         return self.passing.log_e(self.tolerance)
 
@@ -184,6 +187,8 @@ class Comparison:
     def bound(self, side: str, threshold: float) -> float:
         if isinstance(self.test, MeanDifference):
             return self.test.bound(side, self._tau, threshold) / self.reference
+        if isinstance(self.test, RateExcess) and side == "fail":
+            return self.test.lower_bound(threshold)
         if side == "fail":
             return self.reference * (self.test.lower_bound(threshold) - 1)
         assert self.passing is not None
@@ -390,12 +395,13 @@ def _count_comparison(
     n_c, x_c = sum(r[0] for r in rows), sum(r[1] for r in rows)
     n_b, x_b = sum(r[2] for r in rows), sum(r[3] for r in rows)
     rate = _smoothed(*reference)
+    null = (rate + tolerance) / rate
     return Comparison(
         description,
         x_c / n_c if n_c else math.nan,
         x_b / n_b if n_b else math.nan,
-        RateRatio.of(rows),
-        (rate + tolerance) / rate,
+        RateExcess.of(rows, rate, tolerance) if null > EXCESS_ABOVE_RATIO else RateRatio.of(rows, 1 / rate),
+        null,
         rate,
         tolerance,
         ShareDifference(n_c, x_c, n_b, x_b, rate, reference[1]),
@@ -504,6 +510,27 @@ def _mean_comparison(
     )
 
 
+def _share_levels(reference: Histogram, tolerance: float) -> list[float]:
+    """The confidence levels whose shares are compared: those in the baseline's lower half, less
+    each one the baseline (almost) never reaches below another such level, which covers it (any
+    collapse below the lower level is also below the higher) without splitting alpha_fail again."""
+
+    def rare(level: float) -> bool:
+        rate = _smoothed(reference.count_at_or_below(level), reference.total)
+        return (rate + tolerance) / rate > EXCESS_ABOVE_RATIO
+
+    levels = [
+        level
+        for level in CONFIDENCE_LEVELS
+        if level in reference.bounds and reference.share_at_or_below(level) <= LOW_TAIL_SHARE
+    ]
+    return [
+        level
+        for level, higher in zip(levels, [*levels[1:], None], strict=True)
+        if not (higher and rare(level) and rare(higher))
+    ]
+
+
 def confidence(
     canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context
 ) -> list[Comparison | Unmatched]:
@@ -518,9 +545,7 @@ def confidence(
     )
     comparisons: list[Comparison | Unmatched] = [mean]
     previous = 0.0
-    for level in CONFIDENCE_LEVELS:
-        if level not in ref.bounds or ref.share_at_or_below(level) > LOW_TAIL_SHARE:
-            continue
+    for level in _share_levels(ref, context.tolerance):
         near = [x for x in common if previous < x <= level and x >= level - LEVEL_SLACK and x in ref.bounds]
         if not near:
             # It can still fail on the other comparisons, but never pass without this one.

@@ -63,12 +63,15 @@ class RateRatio:
     """The canary's event rate relative to the baseline's, from stratified counts."""
 
     strata: tuple[Stratum, ...]
+    # The largest possible ratio, 1 / the baseline's reference rate: a worse one would put the
+    # canary's rate above 1, so the mixture spends nothing on it.
+    max_ratio: float = math.inf
 
     @classmethod
-    def of(cls, strata: Sequence[Stratum]) -> "RateRatio":
+    def of(cls, strata: Sequence[Stratum], max_ratio: float = math.inf) -> "RateRatio":
         # Strata where an arm saw no request or nobody saw an event carry no evidence.
         kept = tuple(s for s in strata if s[0] > 0 and s[2] > 0 and s[1] + s[3] > 0)
-        return cls(kept)
+        return cls(kept, max_ratio)
 
     def estimate(self) -> float:
         """Mantel-Haenszel estimate of the common rate ratio (inf when the baseline saw nothing)."""
@@ -92,9 +95,9 @@ class RateRatio:
 
     def log_e(self, null: float) -> float:
         """log e-value against rate ratio `null`, mixing over worse ratios (the fail side)."""
-        weight = 1 / len(FAIL_MULTIPLES)
+        possible = [m for m in FAIL_MULTIPLES if null * m <= self.max_ratio] or [FAIL_MULTIPLES[0]]
         return _log_average(
-            [self.log_ratio(null * m, null) for m in FAIL_MULTIPLES], [weight] * len(FAIL_MULTIPLES)
+            [self.log_ratio(null * m, null) for m in possible], [1 / len(possible)] * len(possible)
         )
 
     def lower_bound(self, threshold: float) -> float:
@@ -106,6 +109,95 @@ class RateRatio:
             middle = (low + high) / 2
             low, high = (middle, high) if self.log_e(math.exp(middle)) >= threshold else (low, middle)
         return math.exp(low)
+
+
+@dataclass(frozen=True)
+class RateExcess:
+    """The fail side of a count the baseline rarely sees: does the canary exceed the baseline's
+    rate plus `tolerance`, in every stratum?
+
+    A rate ratio says nothing when the baseline sees almost no events (its null ratio
+    (reference + tolerance) / reference is huge, so an event is the canary's under both
+    hypotheses). This tests the difference itself, still per stratum: with the baseline's unknown
+    rate p there, the canary's boundary rate is p0 = p + tolerance and an alternative
+    q = p0 + delta (1 - p0). For any fixed p the stratum's factor
+    Bin(x_c; q) Bin(x_b; p_ref) / (Bin(x_c; p0) Bin(x_b; p)) has expectation at most 1 under the
+    null (the baseline's factor is a likelihood ratio, the canary's one against its boundary);
+    taking the infimum over p (a convex minimisation) makes it smaller still, whatever the
+    baseline did in that stratum (a brownout), so the product over strata, mixed over delta, is
+    an e-process for any traffic split and any change of the baseline's rate between strata.
+    """
+
+    strata: tuple[tuple[Stratum, int], ...]  # each distinct stratum and how often it occurred
+    prior_rate: float  # the baseline's reference rate, fixed before the canary's run
+    # The alternatives' excesses over the boundary, as shares of what is left up to 1: multiples
+    # of the configured tolerance, fixed whatever null `log_e` is asked about.
+    deltas: tuple[float, ...]
+
+    @classmethod
+    def of(cls, strata: Sequence[Stratum], prior_rate: float, tolerance: float) -> "RateExcess":
+        counted: dict[Stratum, int] = {}
+        for s in strata:
+            if s[0] > 0:  # a stratum without canary requests says nothing about the canary
+                counted[s] = counted.get(s, 0) + 1
+        deltas = tuple(min(tolerance * (m - 1), MAX_EXCESS) for m in FAIL_MULTIPLES)
+        return cls(tuple(counted.items()), prior_rate, deltas)
+
+    def log_e(self, tolerance: float) -> float:
+        """log e-value against the canary exceeding the baseline by at most `tolerance`."""
+        logs = [
+            sum(
+                times * _least_excess_log_ratio(s, tolerance, delta, self.prior_rate)
+                for s, times in self.strata
+            )
+            for delta in self.deltas
+        ]
+        return _log_average(logs, [1 / len(logs)] * len(logs))
+
+    def lower_bound(self, threshold: float) -> float:
+        """The largest tolerance the data reject: an anytime-valid lower bound on p_c - p_b."""
+        low, high = 0.0, 1.0 - 1e-6
+        if self.log_e(1e-9) < threshold:
+            return 0.0
+        for _ in range(BISECTIONS):
+            middle = (low + high) / 2
+            low, high = (middle, high) if self.log_e(middle) >= threshold else (low, middle)
+        return low
+
+
+MAX_EXCESS = 0.9  # the largest alternative: 90 % of the way from the boundary to always
+
+
+def _least_excess_log_ratio(stratum: Stratum, tolerance: float, delta: float, prior_rate: float) -> float:
+    """min over the baseline's rate p of one stratum's log factor (see RateExcess); it is convex in p."""
+    n_c, x_c, n_b, x_b = stratum
+    keep = math.log1p(-delta)
+
+    def slope(p: float) -> float:
+        p0 = p + tolerance
+        q = p0 + delta * (1 - p0)
+        canary = -x_c * delta / (p0 * q)
+        return canary - (x_b / p if x_b else 0.0) + (n_b - x_b) / (1 - p)
+
+    def value(p: float) -> float:
+        p0 = p + tolerance
+        out = x_c * (math.log(delta + (1 - delta) * p0) - math.log(p0)) + (n_c - x_c) * keep
+        if x_b:
+            out += x_b * (math.log(prior_rate) - math.log(p))
+        return out + (n_b - x_b) * (math.log1p(-prior_rate) - math.log1p(-p))
+
+    high = 1 - tolerance - 1e-9
+    if high <= 0:
+        return 0.0
+    if not x_b and slope(0.0) >= 0:
+        return value(0.0)
+    low = 1e-12
+    if slope(high) <= 0:
+        return value(high)
+    for _ in range(40):
+        middle = (low + high) / 2
+        low, high = (middle, high) if slope(middle) < 0 else (low, middle)
+    return value((low + high) / 2)
 
 
 @dataclass(frozen=True)
