@@ -275,7 +275,9 @@ def _environment(reader: _Reader, node: yaml.Node, where: str) -> Environment:
         review=reader.choice(fields["review"], f"{where}.review", REVIEWS)
         if "review" in fields
         else ("pr" if gate == "manual" else "direct"),
-        context=reader.string(fields["context"], f"{where}.context", CONTEXT_NAME, "a kubeconfig context name")
+        context=reader.string(
+            fields["context"], f"{where}.context", CONTEXT_NAME, "a kubeconfig context name"
+        )
         if "context" in fields
         else None,
     )

@@ -39,7 +39,10 @@ def test_review_and_context_are_read_per_environment() -> None:
     text = GOOD.replace(
         "    cluster: https://qa.k8s.example.com\n",
         "    cluster: https://qa.k8s.example.com\n    review: pr\n    context: gke_acme_europe-west1_qa\n",
-    ).replace("    gate: manual\n", "    gate: manual\n    review: direct\n    context: arn:aws:eks:us-east-1:1:cluster/live\n")
+    ).replace(
+        "    gate: manual\n",
+        "    gate: manual\n    review: direct\n    context: arn:aws:eks:us-east-1:1:cluster/live\n",
+    )
     qa, live = parse_platform(text).environments
     assert (qa.review, qa.context) == ("pr", "gke_acme_europe-west1_qa")
     assert (live.review, live.context) == ("direct", "arn:aws:eks:us-east-1:1:cluster/live")

@@ -140,22 +140,37 @@ def test_a_prod_release_opens_a_pull_request_and_leaves_main_alone(remote: Path,
     assert len(forge.pulls) == 1
 
 
-def test_a_bad_forge_token_is_unavailable(
+def test_a_bad_forge_token_is_unavailable_and_takes_its_branch_back(
     remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "not-the-token")
-    code, _, err = release(
-        remote,
-        "prod",
-        f"{REPO}@{digest('t')}",
-        "--forge-api-url",
-        forge.url,
-        "--forge-repo",
-        forge.repository,
-    )
+    refs = git_out(remote, "for-each-ref")
+    flags = ("--forge-api-url", forge.url, "--forge-repo", forge.repository)
+    code, _, err = release(remote, "prod", f"{REPO}@{digest('t')}", *flags)
     assert code == ExitStatus.UNAVAILABLE
-    assert "refused the token (401) for acme/envs" in error_line(err)
+    branch = f"agent-rollouts/prod/{AGENT}/{digest('t')[7:19]}"
+    assert error_line(err).endswith(
+        f"refused the token (401) for acme/envs; deleted branch {branch}, nothing released"
+    )
     assert "not-the-token" not in err and not forge.pulls
+    assert git_out(remote, "for-each-ref") == refs  # no review branch left behind
+
+
+def test_a_failed_re_run_leaves_the_open_pull_request_as_it_was(
+    remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = f"{REPO}@{digest('again')}"
+    flags = ("--forge-api-url", forge.url, "--forge-repo", forge.repository)
+    assert release(remote, "prod", image, *flags)[0] == 0
+    branch = f"agent-rollouts/prod/{AGENT}/{digest('again')[7:19]}"
+    reviewed = git_out(remote, "rev-parse", branch).strip()
+
+    monkeypatch.setenv("GITHUB_TOKEN", "not-the-token")
+    code, _, err = release(remote, "prod", image, *flags)
+    assert code == ExitStatus.UNAVAILABLE
+    assert error_line(err).endswith(f"; put branch {branch} back at {reviewed[:12]}, nothing released")
+    assert git_out(remote, "rev-parse", branch).strip() == reviewed  # deleting it would close the PR
+    assert len(forge.pulls) == 1
 
 
 def test_pull_request_mode_needs_a_token(remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,8 +253,19 @@ def test_the_day_two_commands_name_an_unreachable_context(
 ) -> None:
     key = tmp_path / "key"
     key.write_text(secrets.token_hex(8))
-    extra = ("--repo", str(remote)) if command == "status" else ("--from-file", str(key))
-    code, out, err = run(command, "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *extra)
+    extra = () if command == "status" else ("--from-file", str(key))
+    code, out, err = run(
+        command,
+        "--repo",
+        str(remote),
+        "--env",
+        "dev",
+        "--agent",
+        AGENT,
+        "--kubeconfig",
+        str(kubeconfig),
+        *extra,
+    )
     assert code == ExitStatus.UNAVAILABLE, err
     assert "cannot reach the cluster of the current context of" in error_line(err) and out == ""
 
@@ -253,7 +279,7 @@ def test_the_day_two_commands_name_an_unreachable_context(
     ],
 )
 def test_rotate_key_refuses_an_empty_or_unreadable_key_before_touching_the_cluster(
-    kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, message: str
+    remote: Path, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, message: str
 ) -> None:
     monkeypatch.delenv("AGENT_ROLLOUTS_TEST_KEY", raising=False)
     (tmp_path / "empty").write_text("  \n")
@@ -263,8 +289,8 @@ def test_rotate_key_refuses_an_empty_or_unreadable_key_before_touching_the_clust
         else ("--from-file", str(tmp_path / source))
     )
     code, out, err = run(
-        "rotate-key", "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *flag
-    )
+        "rotate-key", "--repo", str(remote), "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *flag
+    )  # fmt: skip
     assert code == ExitStatus.ERROR  # not 5: the (unreachable) cluster was never asked
     assert message in error_line(err) and out == ""
 
