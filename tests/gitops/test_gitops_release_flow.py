@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from gitops_support import digest, error_line, git_out, head, run, show, trailer
 
 from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
+from gitops.writer import Options, bootstrap, init
 from kernel.catalog import image_repository
 
 AGENT = "code-analysis"
@@ -205,7 +207,8 @@ def test_a_local_repo_without_a_forge_gets_the_branch_and_the_compare_command(re
 
 @pytest.fixture
 def kubeconfig(tmp_path: Path) -> Path:
-    """A kubeconfig whose context `down` names a server nobody listens on (a port the OS freed)."""
+    """A kubeconfig whose contexts `down` (the current one) and `qa-admin` name a server nobody listens
+    on (a port the OS freed)."""
     import socket
 
     with socket.socket() as probe:
@@ -221,7 +224,9 @@ def kubeconfig(tmp_path: Path) -> Path:
             }
         ],
         "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "down", "context": {"cluster": "down", "user": "u"}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": "down", "user": "u"}} for name in ("down", "qa-admin")
+        ],
         "current-context": "down",
     }
     path = tmp_path / "kubeconfig"
@@ -308,3 +313,123 @@ def test_forge_token_file_is_read_not_echoed(
     assert code == 0, err
     assert forge.token not in out + err and len(forge.pulls) == 1
     assert os.environ.get("GITHUB_TOKEN") is None
+
+
+# --- a team's own platform file: its agents, its review modes, its clusters' contexts -------------
+
+OWN_PLATFORM = """\
+apiVersion: agent-rollouts/v1
+agents:
+  - name: support-bot
+    image: ghcr.io/acme/support-bot
+environments:
+  - name: qa
+    cluster: https://qa.k8s.example.com
+    review: pr
+    context: qa-admin
+  - name: live
+    cluster: https://live.k8s.example.com
+    sync: manual
+    gate: manual
+    review: direct
+"""
+OWN_IMAGE = "ghcr.io/acme/support-bot"
+
+
+@pytest.fixture(scope="module")
+def own_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("own") / "envs.git"
+    git_out(path.parent, "init", "--quiet", "--bare", str(path))
+    init(str(path), OWN_PLATFORM)
+    bootstrap(str(path), options=Options())
+    return path
+
+
+@pytest.fixture
+def own(tmp_path: Path, own_seed: Path) -> Path:
+    copy = tmp_path / "own.git"
+    shutil.copytree(own_seed, copy, symlinks=True)
+    return copy
+
+
+def own_release(remote: Path, env: str, seed: str, *extra: str) -> tuple[int, str, str]:
+    image = f"{OWN_IMAGE}@{digest(seed)}"
+    return run(
+        "release", "--repo", str(remote), "--env", env, "--agent", "support-bot", "--image", image, *extra
+    )
+
+
+def test_the_platform_files_review_decides_and_review_flag_overrides(own: Path) -> None:
+    before = head(own)
+    code, out, err = own_release(own, "qa", "q")  # review: pr, though qa's gate is automatic
+    assert code == 0, err
+    assert f"pushed branch agent-rollouts/qa/support-bot/{digest('q')[7:19]} for review" in out
+    assert head(own) == before
+
+    code, out, err = own_release(own, "live", "l")  # review: direct, though live's gate is manual
+    assert code == 0, err
+    assert trailers(own, "Image")[0] == f"{OWN_IMAGE}@{digest('l')}"
+
+    code, out, err = own_release(own, "qa", "d", "--review", "direct")
+    assert code == 0, err
+    assert trailers(own, "Image")[0] == f"{OWN_IMAGE}@{digest('d')}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "context"),
+    [
+        (("--env", "qa"), "context qa-admin"),  # the platform file's context: for qa
+        (("--env", "live"), "the current context"),  # live names none
+        (("--env", "qa", "--context", "qa=down"), "context down"),  # the flag wins
+        ((), "context qa-admin"),  # every environment of the file, qa first
+    ],
+)
+def test_status_reads_the_repos_own_agents_and_each_environments_context(
+    own: Path, kubeconfig: Path, extra: tuple[str, ...], context: str
+) -> None:
+    code, out, err = run(
+        "status", "--repo", str(own), "--agent", "support-bot", "--kubeconfig", str(kubeconfig), *extra
+    )
+    assert code == ExitStatus.UNAVAILABLE, err
+    assert f"cannot reach the cluster of {context} of {kubeconfig}" in error_line(err) and out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ("status", "--agent", AGENT),
+            f"--agent: unknown agent {AGENT!r} (agent-rollouts.yaml names support-bot)",
+        ),
+        (
+            ("status", "--env", "prod"),
+            "--env: unknown environment 'prod' (agent-rollouts.yaml names qa, live)",
+        ),
+        (("status", "--context", "prod=down"), "--context: unknown environment 'prod'"),
+        (("rollback", "--env", "prod", "--agent", "support-bot"), "--env: unknown environment 'prod'"),
+    ],
+)
+def test_day_two_names_are_the_repos_not_the_projects(
+    own: Path, kubeconfig: Path, argv: tuple[str, ...], message: str
+) -> None:
+    before = head(own)
+    code, out, err = run(
+        *argv, "--repo", str(own), *(("--kubeconfig", str(kubeconfig)) if argv[0] == "status" else ())
+    )
+    assert code == ExitStatus.ERROR, err
+    assert message in error_line(err) and out == ""
+    assert head(own) == before
+
+
+def test_rotate_key_reaches_the_context_the_platform_file_names(
+    own: Path, kubeconfig: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "key"
+    key.write_text(secrets.token_hex(8))
+    code, out, err = run(
+        "rotate-key", "--repo", str(own), "--env", "qa", "--agent", "support-bot", "--from-file", str(key),
+        "--kubeconfig", str(kubeconfig),
+    )  # fmt: skip
+    assert code == ExitStatus.UNAVAILABLE, err
+    assert "cannot reach the cluster of context qa-admin" in error_line(err)
+    assert key.read_text() not in out + err
