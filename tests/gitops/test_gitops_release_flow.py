@@ -1,6 +1,7 @@
 """The day-two writes: comment-keeping pin edits, rollback, pull-request mode, promote's check, bad input."""
 
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -51,6 +52,35 @@ def test_a_release_keeps_the_comments_a_person_wrote_in_the_pin_file(remote: Pat
         "1",
         "1",
     ]  # one line changed
+
+
+def test_bootstrap_keeps_the_comments_a_person_wrote_in_pin_files(remote: Path, tmp_path: Path) -> None:
+    assert release(remote, "dev", f"{REPO}@{digest(1)}")[0] == 0
+    judge = "clusters/kubernetes-default-svc/kustomization.yaml"
+    pinned = show(remote, PIN).replace("images:\n", "images:\n# hotfix INC-123: pinned by hand\n")
+    pinned = pinned.replace("\napiVersion:", "\n# owned by the payments team\napiVersion:", 1)
+    pinned += "# keep: reviewed by the on-call\n"
+    judged = show(remote, judge).replace("images:\n", "images:\n# judge held back: INC-124\n")
+    platform = re.sub(
+        r"\n    # namespace: agents-dev .*\n",
+        "\n    namespace: agents-dev-2\n",
+        show(remote, str(layout.PLATFORM_FILE)),
+    )
+    assert "agents-dev-2" in platform
+    clone = tmp_path / "hand"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    for path, text in ((PIN, pinned), (judge, judged), (str(layout.PLATFORM_FILE), platform)):
+        (clone / path).write_text(text)
+    git_out(clone, "commit", "--quiet", "-am", "comments, and dev moves to another namespace")
+    git_out(clone, "push", "--quiet", "origin", "main")
+
+    code, out, err = run("bootstrap", "--repo", str(remote))
+    assert code == 0, err
+    # What bootstrap generates is refreshed (the namespace), and every comment stays where it was.
+    assert show(remote, PIN) == pinned.replace("namespace: agents-dev\n", "namespace: agents-dev-2\n")
+    assert show(remote, judge) == judged
+    again = run("bootstrap", "--repo", str(remote))
+    assert again[0] == 0 and "nothing to commit" in again[1]
 
 
 def test_rollback_pins_the_previous_image_with_its_trailers(remote: Path) -> None:
