@@ -195,5 +195,5 @@ def withdraw_branch(checkout: Checkout, branch: str, before: str | None) -> str:
         )
     result = git(checkout.path, "push", "--porcelain", lease, *args, check=False)
     if result.returncode != 0:
-        return f"could not withdraw branch {branch} ({last_line(result.stderr)}): delete it by hand"
+        return f"branch {branch} is left on {checkout.remote} ({last_line(result.stderr)}): delete it by hand"
     return done

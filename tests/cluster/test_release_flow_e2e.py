@@ -49,7 +49,7 @@ from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from gitops.generate import PlatformManifests
 from gitops.writer import Options, bootstrap, init
-from kernel.catalog import image_repository
+from kernel.catalog import AGENTS, image_repository
 from kernel.platform import example_text
 from tools.control_plane import kubectl
 
@@ -149,7 +149,7 @@ def test_status_promote_and_rollback_follow_the_canary(
     code, out, err = cli("status", "--repo", str(remote), "--env", "dev", "--json", *kube_flags(stack))
     rows = {row["agent"]: row for row in json.loads(out)["rollouts"]}
     assert code == ExitStatus.SUCCESS, err
-    assert set(rows) == {"data-standardization", AGENT, "knowledge-qna", OWN_AGENT}
+    assert set(rows) == {*AGENTS, OWN_AGENT}
     assert rows[AGENT]["rollout"]["phase"] == "Healthy"
     assert f"Rollout {DEV}/{OWN_AGENT}-agent not found" in rows[OWN_AGENT]["error"]
     # A first release skips the canary: no analysis ever measured it, so nothing verified it.
