@@ -17,15 +17,13 @@ import requests
 from gitops.errors import GitopsError, RemoteUnavailable
 from gitops.git import Checkout, git, last_line, local_path
 
-# Environments whose changes go through a pull request unless told otherwise (the platform file's
-# `review:` field will name them per environment).
-PULL_REQUEST_ENVS = ("prod",)
 TOKEN_VARIABLE = "GITHUB_TOKEN"
 API_URL_VARIABLE = "AGENT_ROLLOUTS_FORGE_API_URL"
 GITHUB_API = "https://api.github.com"
 _SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _SCP_URL = re.compile(r"[^@/]+@(?P<host>[^:/]+):(?P<path>.+)")
 TIMEOUT = 30.0
+_REVIEW_BEFORE = "refs/agent-rollouts/review-before"  # where push_branch keeps the branch's previous tip
 
 
 class PullRequests(Protocol):
@@ -143,8 +141,27 @@ def forge_for(
     return GitHub(api_url, slug, read_token(token_file))
 
 
-def push_branch(checkout: Checkout, branch: str) -> None:
-    """Push HEAD to the review branch, replacing an earlier push of the same release (ours alone)."""
+def push_branch(checkout: Checkout, branch: str) -> str | None:
+    """Push HEAD to the review branch, replacing an earlier push of the same release (ours alone).
+
+    Returns the commit the branch pointed at before (None: the branch is new), fetched so that
+    `withdraw_branch` can put it back.
+    """
+    fetched = git(
+        checkout.path,
+        "fetch",
+        "--quiet",
+        "--",
+        "origin",
+        f"+refs/heads/{branch}:{_REVIEW_BEFORE}",
+        check=False,
+    )
+    if fetched.returncode == 0:
+        before: str | None = git(checkout.path, "rev-parse", "--verify", _REVIEW_BEFORE).stdout.strip()
+    elif "couldn't find remote ref" in fetched.stderr:
+        before = None
+    else:
+        raise RemoteUnavailable(f"cannot fetch {branch} from {checkout.remote}: {last_line(fetched.stderr)}")
     result = git(
         checkout.path,
         "push",
@@ -160,3 +177,23 @@ def push_branch(checkout: Checkout, branch: str) -> None:
         if "[remote rejected]" in output:
             raise GitopsError(f"{checkout.remote} rejected the push of {branch}: {last_line(output)}")
         raise RemoteUnavailable(f"cannot push {branch} to {checkout.remote}: {last_line(result.stderr)}")
+    return before
+
+
+def withdraw_branch(checkout: Checkout, branch: str, before: str | None) -> str:
+    """Undo `push_branch` when no pull request came of it: delete the branch it created, or put back
+    the commit it replaced (an earlier run's open pull request stays as it was). Says what it did."""
+    pushed = checkout.head()
+    # The lease: only while the branch is still our push, never over someone else's later one.
+    lease = f"--force-with-lease=refs/heads/{branch}:{pushed}"
+    if before is None:
+        args, done = ["--delete", "--", "origin", f"refs/heads/{branch}"], f"deleted branch {branch}"
+    else:
+        args, done = (
+            ["--", "origin", f"{before}:refs/heads/{branch}"],
+            f"put branch {branch} back at {before[:12]}",
+        )
+    result = git(checkout.path, "push", "--porcelain", lease, *args, check=False)
+    if result.returncode != 0:
+        return f"branch {branch} is left on {checkout.remote} ({last_line(result.stderr)}): delete it by hand"
+    return done

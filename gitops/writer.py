@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from gitops import layout
 from gitops.errors import GitopsError
 from gitops.files import existing_pin, load_yaml, write_file
-from gitops.forge import PullRequests, push_branch
+from gitops.forge import PullRequests, forge_for, push_branch, withdraw_branch
 from gitops.generate import (
     ARGOCD_FILES,
     JUDGE_MANIFEST_IMAGE,
@@ -52,6 +52,7 @@ class Change:
     summary: str  # one line saying what landed
     unchanged: str  # one line saying why nothing had to change
     topic: str = ""  # `<env>/<agent>/<image>`: names the review branch in pull-request mode
+    review: str = "direct"  # the environment's `review:` (pr: a pull request); bootstrap and init push
 
 
 Edit = Callable[[Path], Change]
@@ -80,7 +81,8 @@ class Options:
     progress: Progress = _quiet
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     crd_dir: Path | None = None  # CRD YAML to validate against (default: see ci.schemas.default_crd_dir)
-    pull_request: PullRequests | None = None  # set: push a review branch and open a pull request
+    review: str | None = None  # direct or pr for every environment; None: each environment's `review:`
+    forge: Callable[[str], PullRequests] = forge_for  # the forge of a remote, for pull-request mode
 
 
 def released_by(checkout: Checkout) -> str:
@@ -125,8 +127,8 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
             )
             diff = checkout.staged_diff()
             commit = checkout.commit(message)
-            if options.pull_request is not None:
-                return _review(checkout, change, message, diff, commit, options)
+            if change.topic and (options.review or change.review) == "pr":
+                return _review(remote, checkout, change, message, diff, commit, options)
             progress(f"pushing {commit[:12]} to {remote}")
             if checkout.push():
                 retried = f", after {attempt} attempts" if attempt > 1 else ""
@@ -145,15 +147,20 @@ def write(remote: str, edit: Edit, options: Options, *, bootstrap: bool = False)
 
 
 def _review(
-    checkout: Checkout, change: Change, message: str, diff: str, commit: str, options: Options
+    remote: str, checkout: Checkout, change: Change, message: str, diff: str, commit: str, options: Options
 ) -> Result:
-    """Pull-request mode: the commit goes to a review branch; merging the pull request releases it."""
-    assert options.pull_request is not None
+    """Pull-request mode: the commit goes to a review branch; merging the pull request releases it.
+    A pull request the forge refuses takes its branch back with it: nothing is left half-done."""
+    forge = options.forge(remote)  # before any push: a missing token leaves the remote untouched
     branch = f"agent-rollouts/{change.topic}"
     options.progress(f"pushing {commit[:12]} to branch {branch} of {checkout.remote}")
-    push_branch(checkout, branch)
+    before = push_branch(checkout, branch)
     body = f"{message.split(chr(10), 2)[-1].strip()}\n\n```diff\n{diff}```\n"
-    opened = options.pull_request.open(branch, options.branch, change.subject, body)
+    try:
+        opened = forge.open(branch, options.branch, change.subject, body)
+    except GitopsError as exc:
+        withdrawn = withdraw_branch(checkout, branch, before)
+        raise type(exc)(f"{exc}; {withdrawn}, nothing released") from None
     return Result(commit, f"{change.summary} once merged; {opened}")
 
 
@@ -189,6 +196,7 @@ def _pin(
     trailers: dict[str, str],
     where: str,
     topic: str,
+    review: str,
 ) -> Change:
     """Make `image` the one pin of `repository` in the kustomization at `relative`."""
     path = checkout / relative
@@ -203,6 +211,7 @@ def _pin(
         summary=f"{where} now runs {image}",
         unchanged=f"{where} already runs {image}; nothing to commit",
         topic=f"{topic}/{image.short}",
+        review=review,
     )
 
 
@@ -216,9 +225,10 @@ def _pin_agent(
     trailers: dict[str, str],
 ) -> Change:
     generated = checkout / layout.GENERATED_DIR / "agents" / agent
+    environment = platform.environment(env)
     if not (checkout / layout.pin_file(env, agent)).is_file() and generated.is_dir():
         # The agent's first release to this environment: its folder (and Application) appear now.
-        write_env_folder(checkout, platform.environment(env), platform.agent(agent), None)
+        write_env_folder(checkout, environment, platform.agent(agent), None)
     return _pin(
         checkout,
         layout.pin_file(env, agent),
@@ -228,12 +238,14 @@ def _pin_agent(
         {"Agent": agent, "Env": env, **trailers},
         f"{env}/{agent}",
         f"{env}/{agent}",
+        environment.review,
     )
 
 
 def _pin_judge(
-    checkout: Path, env: str, cluster: str, image: ImageRef, subject: str, trailers: dict[str, str]
+    checkout: Path, environment: Environment, image: ImageRef, subject: str, trailers: dict[str, str]
 ) -> Change:
+    env, cluster = environment.name, cluster_name(environment.cluster)
     return _pin(
         checkout,
         layout.cluster_folder(cluster) / layout.KUSTOMIZATION,
@@ -243,6 +255,7 @@ def _pin_judge(
         {"Component": JUDGE, "Env": env, "Cluster": cluster, **trailers},
         f"the judge of {cluster} ({env})",
         f"{cluster}/{JUDGE}",
+        environment.review,
     )
 
 
@@ -272,7 +285,7 @@ def release(
             ref = check_image(platform, env, platform.judge_image, image)
             cluster = cluster_name(environment.cluster)
             subject = f"release({env}): judge {ref.short} on {cluster}"
-            return _pin_judge(checkout, env, cluster, ref, subject, {})
+            return _pin_judge(checkout, environment, ref, subject, {})
         ref = check_image(platform, env, platform.agent(agent).image, image)
         subject = f"release({env}): {agent} {ref.short}"
         return _pin_agent(checkout, platform, env, agent, ref, subject, {})
@@ -287,7 +300,7 @@ def promote(
     target: str | None,
     options: Options | None = None,
     component: str | None = None,
-    verify: Callable[[ImageRef, Environment], str] | None = None,
+    verify: Callable[[ImageRef, Environment, Platform], str] | None = None,
 ) -> Result:
     """Copy the digest `source` pins for `agent` (or the judge) to `target`, the next environment.
 
@@ -321,11 +334,11 @@ def promote(
         if agent is None:
             cluster = cluster_name(platform.environment(to).cluster)
             subject = f"promote({to}): judge {image.short} from {source} on {cluster}"
-            return _pin_judge(checkout, to, cluster, image, subject, {"Promoted-From": source})
+            return _pin_judge(checkout, platform.environment(to), image, subject, {"Promoted-From": source})
         subject = f"promote({to}): {agent} {image.short} from {source}"
         trailers = {"Promoted-From": source}
         if verify is not None:
-            trailers["Verified"] = verify(image, platform.environment(source))
+            trailers["Verified"] = verify(image, platform.environment(source), platform)
         return _pin_agent(checkout, platform, to, agent, image, subject, trailers)
 
     return write(remote, edit, options or Options())

@@ -37,6 +37,10 @@ LABEL_KEY = re.compile(
 )
 LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 MODES = ("auto", "manual")
+# How a release reaches an environment: pushed to its branch, or through a pull request a person merges.
+REVIEWS = ("direct", "pr")
+# A kubeconfig context name as kind, GKE (`gke_project_zone_name`), EKS (an ARN) and `user@cluster` spell them.
+CONTEXT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@:/+-]{0,252}")
 DEFAULT_PORT = 8080
 DEFAULT_PAUSES: tuple[str, ...] = ("5m", "10m", "15m")
 # kube-prometheus-stack's Prometheus selects PodMonitors and PrometheusRules by its release label.
@@ -68,6 +72,8 @@ class Environment:
     gate: str = "auto"  # manual: an indefinite pause before 100%
     pauses: tuple[str, ...] = DEFAULT_PAUSES
     replicas: int = 2
+    review: str = "direct"  # pr: releases open a pull request (the default where the gate is manual)
+    context: str | None = None  # the kubeconfig context of its cluster; None: the current context
 
     @property
     def automated(self) -> bool:
@@ -231,7 +237,9 @@ def _agent(reader: _Reader, node: yaml.Node, where: str) -> Agent:
 
 def _environment(reader: _Reader, node: yaml.Node, where: str) -> Environment:
     fields = reader.mapping(
-        node, where, {"name", "cluster", "namespace", "sync", "gate", "pauses", "replicas"}
+        node,
+        where,
+        {"name", "cluster", "namespace", "sync", "gate", "pauses", "replicas", "review", "context"},
     )
     for required in ("name", "cluster"):
         if required not in fields:
@@ -250,6 +258,7 @@ def _environment(reader: _Reader, node: yaml.Node, where: str) -> Environment:
             reader.string(item, f"{where}.pauses[{index}]", DURATION, "a duration like 30s, 5m or 1h")
             for index, item in enumerate(items)
         )
+    gate = reader.choice(fields["gate"], f"{where}.gate", MODES) if "gate" in fields else "auto"
     return Environment(
         name=name,
         cluster=reader.string(fields["cluster"], f"{where}.cluster", CLUSTER_URL, "an https:// cluster URL"),
@@ -257,11 +266,20 @@ def _environment(reader: _Reader, node: yaml.Node, where: str) -> Environment:
         if "namespace" in fields
         else f"agents-{name}",
         sync=reader.choice(fields["sync"], f"{where}.sync", MODES) if "sync" in fields else "auto",
-        gate=reader.choice(fields["gate"], f"{where}.gate", MODES) if "gate" in fields else "auto",
+        gate=gate,
         pauses=pauses,
         replicas=reader.integer(fields["replicas"], f"{where}.replicas", 1, 100)
         if "replicas" in fields
         else 2,
+        # A person approves the last step of a manual gate; they review what reaches it as well.
+        review=reader.choice(fields["review"], f"{where}.review", REVIEWS)
+        if "review" in fields
+        else ("pr" if gate == "manual" else "direct"),
+        context=reader.string(
+            fields["context"], f"{where}.context", CONTEXT_NAME, "a kubeconfig context name"
+        )
+        if "context" in fields
+        else None,
     )
 
 

@@ -27,9 +27,25 @@ def test_defaults_fill_what_the_file_leaves_out() -> None:
     qa, live = platform.environments
     assert (qa.namespace, qa.sync, qa.gate, qa.pauses) == ("agents-qa", "auto", "auto", ("5m", "10m", "15m"))
     assert (live.automated, live.gate) == (False, "manual")
+    # A manual gate means a person approves: by default they review the release's pull request too.
+    assert (qa.review, live.review) == ("direct", "pr")
+    assert qa.context is None and live.context is None  # the kubeconfig's current context
     assert platform.next_environment("qa") == "live" and platform.next_environment("live") is None
     assert platform.monitoring_labels == {"release": "kube-prometheus-stack"}
     assert set(platform.clusters()) == {"qa-k8s-example-com", "live-k8s-example-com"}
+
+
+def test_review_and_context_are_read_per_environment() -> None:
+    text = GOOD.replace(
+        "    cluster: https://qa.k8s.example.com\n",
+        "    cluster: https://qa.k8s.example.com\n    review: pr\n    context: gke_acme_europe-west1_qa\n",
+    ).replace(
+        "    gate: manual\n",
+        "    gate: manual\n    review: direct\n    context: arn:aws:eks:us-east-1:1:cluster/live\n",
+    )
+    qa, live = parse_platform(text).environments
+    assert (qa.review, qa.context) == ("pr", "gke_acme_europe-west1_qa")
+    assert (live.review, live.context) == ("direct", "arn:aws:eks:us-east-1:1:cluster/live")
 
 
 def test_the_example_is_the_projects_own_platform() -> None:
@@ -63,6 +79,12 @@ def test_the_example_is_the_projects_own_platform() -> None:
         (GOOD.replace("    image: ghcr.io/acme/support-bot\n", "    image: ghcr.io/acme/support-bot\n    tolerances: {errors: lots}\n"), "agent-rollouts.yaml:5: agents[0].tolerances.errors: must be a float, got 'lots'"),
         (GOOD.replace("    image: ghcr.io/acme/support-bot\n", "    image: ghcr.io/acme/support-bot\n    tolerances: {speed: 0.1}\n"), "agent-rollouts.yaml:5: agents[0].tolerances.speed: unknown field (one of confidence, cost, errors, latency)"),
         (GOOD.replace("    sync: manual\n", "    sync: sometimes\n"), "agent-rollouts.yaml:10: environments[1].sync: 'sometimes' is not one of auto, manual"),
+        (GOOD.replace("    gate: manual\n", "    gate: manual\n    review: yes\n"), "agent-rollouts.yaml:12: environments[1].review: must be a str, got 'yes'"),
+        (GOOD.replace("    gate: manual\n", "    gate: manual\n    review: PR\n"), "agent-rollouts.yaml:12: environments[1].review: 'PR' is not one of direct, pr"),
+        (GOOD.replace("    gate: manual\n", '    gate: manual\n    review: "pr\\n"\n'), "agent-rollouts.yaml:12: environments[1].review: 'pr\\n' is not one of direct, pr"),
+        (GOOD.replace("    gate: manual\n", "    gate: manual\n    context: [live]\n"), "agent-rollouts.yaml:12: environments[1].context: must be a str"),
+        (GOOD.replace("    gate: manual\n", "    gate: manual\n    context: live cluster\n"), "agent-rollouts.yaml:12: environments[1].context: 'live cluster' is not a kubeconfig context name"),
+        (GOOD.replace("    gate: manual\n", '    gate: manual\n    context: "live\\n"\n'), "agent-rollouts.yaml:12: environments[1].context: 'live\\n' is not a kubeconfig context name"),
         (GOOD.replace("    gate: manual\n", "    gate: manual\n    pauses: [1m]\n"), "agent-rollouts.yaml:12: environments[1].pauses: give 3 durations"),
         (GOOD.replace("    gate: manual\n", "    gate: manual\n    pauses: [1m, 1m, 1d]\n"), "agent-rollouts.yaml:12: environments[1].pauses[2]: '1d' is not a duration"),
         (GOOD.replace("agents:\n  - name: support-bot\n    image: ghcr.io/acme/support-bot\n", "agents: support-bot\n"), "agent-rollouts.yaml:2: agents: must be a list"),

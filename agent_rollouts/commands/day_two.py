@@ -1,5 +1,9 @@
 """`status`, `rollback` and `rotate-key`: what a release operator runs after a release, and the flags
-`release`/`promote` share with them (the cluster of an environment, pull-request mode)."""
+`release`/`promote` share with them (the cluster of an environment, pull-request mode).
+
+Each environment's kubeconfig context and review mode are the repo's `agent-rollouts.yaml`
+(`context:`, `review:`); `--context` and `--review` override them for one run.
+"""
 
 import argparse
 import json
@@ -10,13 +14,12 @@ from typing import TYPE_CHECKING
 
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
-from kernel.catalog import AGENTS, ENVIRONMENTS, namespace
 from kernel.errors import AgentRolloutsError
 
 if TYPE_CHECKING:
-    from gitops.forge import PullRequests
     from gitops.images import ImageRef
-    from kernel.platform import Environment
+    from gitops.writer import Options
+    from kernel.platform import Environment, Platform
     from kube.cluster import Target
     from kube.rollouts import RolloutStatus
 
@@ -43,6 +46,11 @@ def rollout_name(agent: str) -> str:
 # --- flags shared with release and promote -----------------------------------------------------
 
 
+def add_repo_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", required=True, help="environments repo: a git URL or a local path")
+    parser.add_argument("--branch", default="main", help="branch Argo CD syncs (default: main)")
+
+
 def add_cluster_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--context",
@@ -56,25 +64,23 @@ def add_cluster_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cluster_target(args: argparse.Namespace, env: str) -> "Target":
-    """The kubeconfig context of `env`: `--context ENV=NAME`, else a bare `--context NAME`, else the current one."""
+def cluster_target(args: argparse.Namespace, env: "Environment", platform: "Platform") -> "Target":
+    """The kubeconfig context of `env`: `--context ENV=NAME`, else a bare `--context NAME`, else the
+    platform file's `context:`, else the current one."""
     from kube.cluster import Target
 
     named = dict(item.split("=", 1) for item in args.context if "=" in item)
-    unknown = sorted(set(named) - set(ENVIRONMENTS))
-    if unknown:
-        raise AgentRolloutsError(
-            f"--context: unknown environment {unknown[0]!r} (one of {', '.join(ENVIRONMENTS)})"
-        )
+    for name in sorted(named):
+        platform.environment(name, flag="--context")
     bare = [item for item in args.context if "=" not in item]
-    return Target(named.get(env) or (bare[-1] if bare else None), args.kubeconfig)
+    return Target(named.get(env.name) or (bare[-1] if bare else env.context), args.kubeconfig)
 
 
 def add_review_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--review",
         choices=("direct", "pr"),
-        help="push to the branch (direct) or open a pull request (pr); default: pr for prod, direct elsewhere",
+        help="push to the branch (direct) or open a pull request (pr); default: the environment's `review:`",
     )
     parser.add_argument("--forge-api-url", help="forge REST API (default: GitHub's for github.com remotes)")
     parser.add_argument(
@@ -85,20 +91,22 @@ def add_review_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def pull_requests(args: argparse.Namespace, env: str) -> "PullRequests | None":
-    """The forge to open a pull request on, when `env` is reviewed by pull request."""
-    from gitops.forge import PULL_REQUEST_ENVS, forge_for
+def review_options(args: argparse.Namespace, options: "Options") -> None:
+    """`--review` over the environments' `review:`, and the forge a pull request is opened on."""
+    from gitops.forge import forge_for
 
-    review = args.review or ("pr" if env in PULL_REQUEST_ENVS else "direct")
-    if review == "direct":
-        return None
-    return forge_for(args.repo, args.forge_api_url, args.forge_repo, args.forge_token_file)
+    options.review = args.review
+    options.forge = lambda remote: forge_for(
+        remote, args.forge_api_url, args.forge_repo, args.forge_token_file
+    )
 
 
-def verifier(args: argparse.Namespace, console: Console) -> "Callable[[ImageRef, Environment], str]":
+def verifier(
+    args: argparse.Namespace, console: Console
+) -> "Callable[[ImageRef, Environment, Platform], str]":
     """`promote`'s check: the source env's Rollout runs the digest as its Healthy, analysed stable."""
 
-    def verify(image: "ImageRef", source: "Environment") -> str:
+    def verify(image: "ImageRef", source: "Environment", platform: "Platform") -> str:
         from kube.cluster import Cluster
         from kube.rollouts import read_status, verify
 
@@ -106,7 +114,7 @@ def verifier(args: argparse.Namespace, console: Console) -> "Callable[[ImageRef,
             print(f"agent-rollouts: --force: {image} not checked against {args.source}", file=console.stderr)
             return "no"
         assert image.digest is not None
-        cluster = Cluster(cluster_target(args, args.source))
+        cluster = Cluster(cluster_target(args, source, platform))
         return verify(read_status(cluster, source.namespace, rollout_name(args.agent)), image.digest)
 
     return verify
@@ -172,30 +180,31 @@ def _print_table(rows: list[dict[str, object]], console: Console) -> None:
 
 def run_status(args: argparse.Namespace, console: Console) -> int:
     """What runs where: the pin, the Rollout's phase and step, its gates and what to do next."""
-    from gitops.pins import read_pins
+    from gitops.pins import read_repo
     from kube.cluster import Cluster
     from kube.errors import ClusterUnavailable, ObjectMissing
     from kube.rollouts import read_status
 
-    envs = [args.env] if args.env else list(ENVIRONMENTS)
-    agents = [args.agent] if args.agent else list(AGENTS)
+    platform, pins = read_repo(args.repo, args.branch)
+    envs = [platform.environment(args.env)] if args.env else list(platform.environments)
+    agents = [platform.agent(args.agent).name] if args.agent else list(platform.agent_names)
     pairs = [(env, agent) for env in envs for agent in agents]
-    pins = read_pins(args.repo, args.branch, pairs)
     rows, worst = [], ExitStatus.SUCCESS
     clusters: dict[str, Cluster] = {}
     for env, agent in pairs:
+        pin = pins[(env.name, agent)]
         try:
-            if env not in clusters:
-                clusters[env] = Cluster(cluster_target(args, env))
-            status = read_status(clusters[env], namespace(env), rollout_name(agent))
+            if env.name not in clusters:
+                clusters[env.name] = Cluster(cluster_target(args, env, platform))
+            status = read_status(clusters[env.name], env.namespace, rollout_name(agent))
         except ObjectMissing as exc:
             if len(pairs) == 1:
                 raise
-            rows.append(_row(env, agent, pins[(env, agent)], None, str(exc)))
+            rows.append(_row(env.name, agent, pin, None, str(exc)))
             continue
         except ClusterUnavailable:
             raise  # the whole command is blind without the cluster: exit 5 naming the context
-        rows.append(_row(env, agent, pins[(env, agent)], status, ""))
+        rows.append(_row(env.name, agent, pin, status, ""))
         code = PHASE_STATUS.get(status.phase, ExitStatus.ROLLOUT_PROGRESSING)
         worst = max(worst, code, key=SEVERITY.index)
     if args.json:
@@ -214,7 +223,7 @@ def run_rollback(args: argparse.Namespace, console: Console) -> int:
     from gitops.writer import rollback
 
     options = _options(args, console)
-    options.pull_request = pull_requests(args, args.env)
+    review_options(args, options)
     return _report(lambda: rollback(args.repo, args.env, args.agent, args.to, options), console)
 
 
@@ -243,17 +252,21 @@ def read_key(args: argparse.Namespace) -> str:
 
 def run_rotate_key(args: argparse.Namespace, console: Console) -> int:
     """Patch the agent's LLM key Secret and replace its pods with the Rollout's own restart."""
+    from gitops.pins import read_repo
     from kube.cluster import Cluster
     from kube.keys import rotate_key
 
     key = read_key(args)
-    cluster = Cluster(cluster_target(args, args.env))
+    platform, _ = read_repo(args.repo, args.branch)
+    env = platform.environment(args.env)
+    platform.agent(args.agent)
+    cluster = Cluster(cluster_target(args, env, platform))
 
     def progress(line: str) -> None:
         print(f"agent-rollouts: {line}", file=console.stderr, flush=True)
 
     rotation = rotate_key(
-        cluster, namespace(args.env), args.agent, rollout_name(args.agent), key, args.timeout, progress
+        cluster, env.namespace, args.agent, rollout_name(args.agent), key, args.timeout, progress
     )
     print(
         f"{args.env}/{args.agent}: new key in Secret {rotation.namespace}/{rotation.secret}; Rollout "
@@ -269,18 +282,17 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser = subparsers.add_parser(
         "status", help="what runs where: pins, canary steps, gates, what to do next"
     )
-    parser.add_argument("--repo", required=True, help="environments repo: a git URL or a local path")
-    parser.add_argument("--branch", default="main", help="branch Argo CD syncs (default: main)")
-    parser.add_argument("--env", choices=ENVIRONMENTS)
-    parser.add_argument("--agent", choices=AGENTS)
+    add_repo_flags(parser)
+    parser.add_argument("--env", help="an environment of agent-rollouts.yaml (default: every one)")
+    parser.add_argument("--agent", help="an agent of agent-rollouts.yaml (default: every one)")
     parser.add_argument("--json", action="store_true", help="one JSON document for tools")
     add_cluster_flags(parser)
     parser.set_defaults(handler=run_status)
 
     parser = subparsers.add_parser("rollback", help="pin the image that ran before, as a release commit")
     _common(parser)
-    parser.add_argument("--env", required=True, choices=ENVIRONMENTS)
-    parser.add_argument("--agent", required=True, choices=AGENTS)
+    parser.add_argument("--env", required=True, help="an environment of agent-rollouts.yaml")
+    parser.add_argument("--agent", required=True, help="an agent of agent-rollouts.yaml")
     parser.add_argument(
         "--to", metavar="DIGEST", help="sha256:... (of the pinned repository) or a full image reference"
     )
@@ -289,8 +301,9 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.set_defaults(handler=run_rollback)
 
     parser = subparsers.add_parser("rotate-key", help="replace an agent's LLM API key and restart it safely")
-    parser.add_argument("--env", required=True, choices=ENVIRONMENTS)
-    parser.add_argument("--agent", required=True, choices=AGENTS)
+    add_repo_flags(parser)
+    parser.add_argument("--env", required=True, help="an environment of agent-rollouts.yaml")
+    parser.add_argument("--agent", required=True, help="an agent of agent-rollouts.yaml")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--from-file", type=Path, help="file holding the new key")
     source.add_argument("--from-env", metavar="VAR", help="environment variable holding the new key")

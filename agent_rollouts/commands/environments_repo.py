@@ -9,7 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent_rollouts.commands.day_two import add_cluster_flags, add_review_flags, pull_requests, verifier
+from agent_rollouts.commands.day_two import (
+    add_cluster_flags,
+    add_repo_flags,
+    add_review_flags,
+    review_options,
+    verifier,
+)
 from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from kernel.toolpaths import CRD_DIR_VARIABLE
@@ -73,7 +79,7 @@ def run_release(args: argparse.Namespace, env: Console) -> int:
     from gitops.writer import release
 
     options = _options(args, env)
-    options.pull_request = pull_requests(args, args.env)
+    review_options(args, options)
     return _report(
         lambda: release(args.repo, args.env, args.agent, args.image, options, component=args.component), env
     )
@@ -85,7 +91,7 @@ def run_promote(args: argparse.Namespace, env: Console) -> int:
     from gitops.writer import promote
 
     options = _options(args, env)
-    options.pull_request = pull_requests(args, args.target)
+    review_options(args, options)
     verify = verifier(args, env)
     return _report(
         lambda: promote(
@@ -96,8 +102,7 @@ def run_promote(args: argparse.Namespace, env: Console) -> int:
 
 
 def _common(parser: argparse.ArgumentParser, validates: bool = True) -> None:
-    parser.add_argument("--repo", required=True, help="environments repo: a git URL or a local path")
-    parser.add_argument("--branch", default="main", help="branch Argo CD syncs (default: main)")
+    add_repo_flags(parser)
     parser.add_argument("--dry-run", action="store_true", help="validate and print the diff; push nothing")
     if validates:
         parser.add_argument(

@@ -11,6 +11,7 @@ the test applies what each pin renders, as Argo CD would sync it.
 import base64
 import io
 import json
+import re
 import secrets
 import subprocess
 import sys
@@ -48,13 +49,21 @@ from agent_rollouts.console import Console
 from agent_rollouts.exit_codes import ExitStatus
 from gitops.generate import PlatformManifests
 from gitops.writer import Options, bootstrap, init
-from kernel.catalog import image_repository
+from kernel.catalog import AGENTS, image_repository
 from kernel.platform import example_text
 from tools.control_plane import kubectl
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 IMAGE = image_repository(AGENT)
+OWN_AGENT = "support-bot"  # an agent of the repo's own platform file, not of the project's catalog
+# The project's platform file as a team would write it: each environment names its kubeconfig
+# context (the one `cluster up` writes), and one more agent, which has no Rollout in this cluster.
+PLATFORM = re.sub(
+    r"(\n    cluster: https://kubernetes\.default\.svc[^\n]*\n)", r"\1    context: local\n", example_text()
+).replace(
+    "\nenvironments:\n", f"  - name: {OWN_AGENT}\n    image: ghcr.io/acme/{OWN_AGENT}\n\nenvironments:\n"
+)
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
@@ -68,13 +77,15 @@ def remote(stack: Stack) -> Path:
     """An environments repo bootstrapped from this checkout."""
     path = stack.workdir / "envs.git"
     subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
-    init(str(path), example_text())
+    assert PLATFORM.count("context: local") == 3 and OWN_AGENT in PLATFORM
+    init(str(path), PLATFORM)
     bootstrap(str(path), options=Options(), manifests=PlatformManifests.current())
     return path
 
 
-def kube_flags(stack: Stack, env: str) -> tuple[str, ...]:
-    return ("--kubeconfig", str(stack.state.kubeconfig), "--context", f"{env}=local")
+def kube_flags(stack: Stack) -> tuple[str, ...]:
+    """The kubeconfig; the context is the platform file's (`context: local`)."""
+    return ("--kubeconfig", str(stack.state.kubeconfig))
 
 
 def pin(remote: Path, env: str, release_number: int) -> None:
@@ -87,7 +98,7 @@ def pin(remote: Path, env: str, release_number: int) -> None:
 
 def status(stack: Stack, remote: Path, env: str) -> tuple[int, dict[str, Any]]:
     code, out, err = cli(
-        "status", "--repo", str(remote), "--env", env, "--agent", AGENT, "--json", *kube_flags(stack, env)
+        "status", "--repo", str(remote), "--env", env, "--agent", AGENT, "--json", *kube_flags(stack)
     )
     assert out, err
     (row,) = json.loads(out)["rollouts"]
@@ -97,7 +108,7 @@ def status(stack: Stack, remote: Path, env: str) -> tuple[int, dict[str, Any]]:
 def promote(stack: Stack, remote: Path, *extra: str) -> tuple[int, str, str]:
     return cli(
         "promote", "--repo", str(remote), "--agent", AGENT, "--from", "dev", "--to", "staging",
-        *kube_flags(stack, "dev"), *extra,
+        *kube_flags(stack), *extra,
     )  # fmt: skip
 
 
@@ -134,6 +145,13 @@ def test_status_promote_and_rollback_follow_the_canary(
     code, row = status(stack, remote, "dev")
     assert code == ExitStatus.SUCCESS and row["pinned"] == f"{IMAGE}@{digest(1)}"
     assert row["rollout"]["phase"] == "Healthy" and row["rollout"]["stable_hash"] == stable
+    # Every agent of the repo's file, its own included: a row each, the missing Rollouts named.
+    code, out, err = cli("status", "--repo", str(remote), "--env", "dev", "--json", *kube_flags(stack))
+    rows = {row["agent"]: row for row in json.loads(out)["rollouts"]}
+    assert code == ExitStatus.SUCCESS, err
+    assert set(rows) == {*AGENTS, OWN_AGENT}
+    assert rows[AGENT]["rollout"]["phase"] == "Healthy"
+    assert f"Rollout {DEV}/{OWN_AGENT}-agent not found" in rows[OWN_AGENT]["error"]
     # A first release skips the canary: no analysis ever measured it, so nothing verified it.
     before = head(remote)
     code, _, err = promote(stack, remote)
@@ -244,6 +262,8 @@ def test_status_at_the_manual_gate_then_rotate_key(
         "-m",
         "agent_rollouts",
         "rotate-key",
+        "--repo",
+        str(remote),
         "--env",
         "prod",
         "--agent",
@@ -252,7 +272,7 @@ def test_status_at_the_manual_gate_then_rotate_key(
         str(key_file),
     ]
     done = subprocess.run(
-        [*argv, *kube_flags(stack, "prod")], capture_output=True, text=True, timeout=600, check=False
+        [*argv, *kube_flags(stack)], capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stderr
     assert "is Healthy" in done.stdout and f"replaced {len(before)} pods" in done.stdout

@@ -22,6 +22,7 @@ from gitops.writer import Options, Result, RetryPolicy, release
 from kernel.catalog import AGENTS, ENVIRONMENTS, EXAMPLE, image_repository
 
 PATIENT = Options(retry=RetryPolicy(attempts=60))
+DIRECT = Options(review="direct")  # prod's `review: pr` would push a review branch instead of main
 
 
 def race(remote: Path, env: str, jobs: list[tuple[str, str]]) -> list[Result]:
@@ -137,7 +138,7 @@ def test_a_release_killed_mid_push_leaves_the_remote_valid(remote: Path, tmp_pat
     assert head(remote) == before
     _assert_remote_intact(remote, {old})
     hook.unlink()
-    result = release(str(remote), "prod", "code-analysis", image)
+    result = release(str(remote), "prod", "code-analysis", image, DIRECT)
     assert result.commit is not None and head(remote) == result.commit
 
 
@@ -159,14 +160,14 @@ def test_releases_killed_at_random_points_never_corrupt_the_remote(remote: Path)
         proc.wait()
         _assert_remote_intact(remote, images)
     final = f"{image_repository('code-analysis')}@{digest('after the kills')}"
-    assert release(str(remote), "prod", "code-analysis", final).commit is not None
+    assert release(str(remote), "prod", "code-analysis", final, DIRECT).commit is not None
     _assert_remote_intact(remote, {final})
 
 
 def test_every_environment_renders_valid_after_releases(remote: Path, tmp_path: Path) -> None:
     for env in ENVIRONMENTS:
         agent = AGENTS[ENVIRONMENTS.index(env)]
-        release(str(remote), env, agent, f"{image_repository(agent)}:v7@{digest(('all-envs', env))}")
+        release(str(remote), env, agent, f"{image_repository(agent)}:v7@{digest(('all-envs', env))}", DIRECT)
     clone = tmp_path / "clone"
     git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
     report = validate([clone / folder for folder in layout.all_env_folders(EXAMPLE)], policy=False)

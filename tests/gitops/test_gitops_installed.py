@@ -38,6 +38,7 @@ environments:
     namespace: bots
     sync: manual
     gate: manual
+    review: direct   # pushed, not a pull request: no forge here
 promotion: [qa, live]
 links: {judge: https://judge.acme.test, grafana: https://grafana.acme.test}
 """

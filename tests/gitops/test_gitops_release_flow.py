@@ -1,7 +1,9 @@
 """The day-two writes: comment-keeping pin edits, rollback, pull-request mode, promote's check, bad input."""
 
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from gitops_support import digest, error_line, git_out, head, run, show, trailer
 
 from agent_rollouts.exit_codes import ExitStatus
 from gitops import layout
+from gitops.writer import Options, bootstrap, init
 from kernel.catalog import image_repository
 
 AGENT = "code-analysis"
@@ -49,6 +52,35 @@ def test_a_release_keeps_the_comments_a_person_wrote_in_the_pin_file(remote: Pat
         "1",
         "1",
     ]  # one line changed
+
+
+def test_bootstrap_keeps_the_comments_a_person_wrote_in_pin_files(remote: Path, tmp_path: Path) -> None:
+    assert release(remote, "dev", f"{REPO}@{digest(1)}")[0] == 0
+    judge = "clusters/kubernetes-default-svc/kustomization.yaml"
+    pinned = show(remote, PIN).replace("images:\n", "images:\n# hotfix INC-123: pinned by hand\n")
+    pinned = pinned.replace("\napiVersion:", "\n# owned by the payments team\napiVersion:", 1)
+    pinned += "# keep: reviewed by the on-call\n"
+    judged = show(remote, judge).replace("images:\n", "images:\n# judge held back: INC-124\n")
+    platform = re.sub(
+        r"\n    # namespace: agents-dev .*\n",
+        "\n    namespace: agents-dev-2\n",
+        show(remote, str(layout.PLATFORM_FILE)),
+    )
+    assert "agents-dev-2" in platform
+    clone = tmp_path / "hand"
+    git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
+    for path, text in ((PIN, pinned), (judge, judged), (str(layout.PLATFORM_FILE), platform)):
+        (clone / path).write_text(text)
+    git_out(clone, "commit", "--quiet", "-am", "comments, and dev moves to another namespace")
+    git_out(clone, "push", "--quiet", "origin", "main")
+
+    code, out, err = run("bootstrap", "--repo", str(remote))
+    assert code == 0, err
+    # What bootstrap generates is refreshed (the namespace), and every comment stays where it was.
+    assert show(remote, PIN) == pinned.replace("namespace: agents-dev\n", "namespace: agents-dev-2\n")
+    assert show(remote, judge) == judged
+    again = run("bootstrap", "--repo", str(remote))
+    assert again[0] == 0 and "nothing to commit" in again[1]
 
 
 def test_rollback_pins_the_previous_image_with_its_trailers(remote: Path) -> None:
@@ -140,22 +172,37 @@ def test_a_prod_release_opens_a_pull_request_and_leaves_main_alone(remote: Path,
     assert len(forge.pulls) == 1
 
 
-def test_a_bad_forge_token_is_unavailable(
+def test_a_bad_forge_token_is_unavailable_and_takes_its_branch_back(
     remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "not-the-token")
-    code, _, err = release(
-        remote,
-        "prod",
-        f"{REPO}@{digest('t')}",
-        "--forge-api-url",
-        forge.url,
-        "--forge-repo",
-        forge.repository,
-    )
+    refs = git_out(remote, "for-each-ref")
+    flags = ("--forge-api-url", forge.url, "--forge-repo", forge.repository)
+    code, _, err = release(remote, "prod", f"{REPO}@{digest('t')}", *flags)
     assert code == ExitStatus.UNAVAILABLE
-    assert "refused the token (401) for acme/envs" in error_line(err)
+    branch = f"agent-rollouts/prod/{AGENT}/{digest('t')[7:19]}"
+    assert error_line(err).endswith(
+        f"refused the token (401) for acme/envs; deleted branch {branch}, nothing released"
+    )
     assert "not-the-token" not in err and not forge.pulls
+    assert git_out(remote, "for-each-ref") == refs  # no review branch left behind
+
+
+def test_a_failed_re_run_leaves_the_open_pull_request_as_it_was(
+    remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = f"{REPO}@{digest('again')}"
+    flags = ("--forge-api-url", forge.url, "--forge-repo", forge.repository)
+    assert release(remote, "prod", image, *flags)[0] == 0
+    branch = f"agent-rollouts/prod/{AGENT}/{digest('again')[7:19]}"
+    reviewed = git_out(remote, "rev-parse", branch).strip()
+
+    monkeypatch.setenv("GITHUB_TOKEN", "not-the-token")
+    code, _, err = release(remote, "prod", image, *flags)
+    assert code == ExitStatus.UNAVAILABLE
+    assert error_line(err).endswith(f"; put branch {branch} back at {reviewed[:12]}, nothing released")
+    assert git_out(remote, "rev-parse", branch).strip() == reviewed  # deleting it would close the PR
+    assert len(forge.pulls) == 1
 
 
 def test_pull_request_mode_needs_a_token(remote: Path, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,7 +237,8 @@ def test_a_local_repo_without_a_forge_gets_the_branch_and_the_compare_command(re
 
 @pytest.fixture
 def kubeconfig(tmp_path: Path) -> Path:
-    """A kubeconfig whose context `down` names a server nobody listens on (a port the OS freed)."""
+    """A kubeconfig whose contexts `down` (the current one) and `qa-admin` name a server nobody listens
+    on (a port the OS freed)."""
     import socket
 
     with socket.socket() as probe:
@@ -206,7 +254,9 @@ def kubeconfig(tmp_path: Path) -> Path:
             }
         ],
         "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "down", "context": {"cluster": "down", "user": "u"}}],
+        "contexts": [
+            {"name": name, "context": {"cluster": "down", "user": "u"}} for name in ("down", "qa-admin")
+        ],
         "current-context": "down",
     }
     path = tmp_path / "kubeconfig"
@@ -238,8 +288,19 @@ def test_the_day_two_commands_name_an_unreachable_context(
 ) -> None:
     key = tmp_path / "key"
     key.write_text(secrets.token_hex(8))
-    extra = ("--repo", str(remote)) if command == "status" else ("--from-file", str(key))
-    code, out, err = run(command, "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *extra)
+    extra = () if command == "status" else ("--from-file", str(key))
+    code, out, err = run(
+        command,
+        "--repo",
+        str(remote),
+        "--env",
+        "dev",
+        "--agent",
+        AGENT,
+        "--kubeconfig",
+        str(kubeconfig),
+        *extra,
+    )
     assert code == ExitStatus.UNAVAILABLE, err
     assert "cannot reach the cluster of the current context of" in error_line(err) and out == ""
 
@@ -253,7 +314,7 @@ def test_the_day_two_commands_name_an_unreachable_context(
     ],
 )
 def test_rotate_key_refuses_an_empty_or_unreadable_key_before_touching_the_cluster(
-    kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, message: str
+    remote: Path, kubeconfig: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, message: str
 ) -> None:
     monkeypatch.delenv("AGENT_ROLLOUTS_TEST_KEY", raising=False)
     (tmp_path / "empty").write_text("  \n")
@@ -263,8 +324,8 @@ def test_rotate_key_refuses_an_empty_or_unreadable_key_before_touching_the_clust
         else ("--from-file", str(tmp_path / source))
     )
     code, out, err = run(
-        "rotate-key", "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *flag
-    )
+        "rotate-key", "--repo", str(remote), "--env", "dev", "--agent", AGENT, "--kubeconfig", str(kubeconfig), *flag
+    )  # fmt: skip
     assert code == ExitStatus.ERROR  # not 5: the (unreachable) cluster was never asked
     assert message in error_line(err) and out == ""
 
@@ -282,3 +343,123 @@ def test_forge_token_file_is_read_not_echoed(
     assert code == 0, err
     assert forge.token not in out + err and len(forge.pulls) == 1
     assert os.environ.get("GITHUB_TOKEN") is None
+
+
+# --- a team's own platform file: its agents, its review modes, its clusters' contexts -------------
+
+OWN_PLATFORM = """\
+apiVersion: agent-rollouts/v1
+agents:
+  - name: support-bot
+    image: ghcr.io/acme/support-bot
+environments:
+  - name: qa
+    cluster: https://qa.k8s.example.com
+    review: pr
+    context: qa-admin
+  - name: live
+    cluster: https://live.k8s.example.com
+    sync: manual
+    gate: manual
+    review: direct
+"""
+OWN_IMAGE = "ghcr.io/acme/support-bot"
+
+
+@pytest.fixture(scope="module")
+def own_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("own") / "envs.git"
+    git_out(path.parent, "init", "--quiet", "--bare", str(path))
+    init(str(path), OWN_PLATFORM)
+    bootstrap(str(path), options=Options())
+    return path
+
+
+@pytest.fixture
+def own(tmp_path: Path, own_seed: Path) -> Path:
+    copy = tmp_path / "own.git"
+    shutil.copytree(own_seed, copy, symlinks=True)
+    return copy
+
+
+def own_release(remote: Path, env: str, seed: str, *extra: str) -> tuple[int, str, str]:
+    image = f"{OWN_IMAGE}@{digest(seed)}"
+    return run(
+        "release", "--repo", str(remote), "--env", env, "--agent", "support-bot", "--image", image, *extra
+    )
+
+
+def test_the_platform_files_review_decides_and_review_flag_overrides(own: Path) -> None:
+    before = head(own)
+    code, out, err = own_release(own, "qa", "q")  # review: pr, though qa's gate is automatic
+    assert code == 0, err
+    assert f"pushed branch agent-rollouts/qa/support-bot/{digest('q')[7:19]} for review" in out
+    assert head(own) == before
+
+    code, out, err = own_release(own, "live", "l")  # review: direct, though live's gate is manual
+    assert code == 0, err
+    assert trailers(own, "Image")[0] == f"{OWN_IMAGE}@{digest('l')}"
+
+    code, out, err = own_release(own, "qa", "d", "--review", "direct")
+    assert code == 0, err
+    assert trailers(own, "Image")[0] == f"{OWN_IMAGE}@{digest('d')}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "context"),
+    [
+        (("--env", "qa"), "context qa-admin"),  # the platform file's context: for qa
+        (("--env", "live"), "the current context"),  # live names none
+        (("--env", "qa", "--context", "qa=down"), "context down"),  # the flag wins
+        ((), "context qa-admin"),  # every environment of the file, qa first
+    ],
+)
+def test_status_reads_the_repos_own_agents_and_each_environments_context(
+    own: Path, kubeconfig: Path, extra: tuple[str, ...], context: str
+) -> None:
+    code, out, err = run(
+        "status", "--repo", str(own), "--agent", "support-bot", "--kubeconfig", str(kubeconfig), *extra
+    )
+    assert code == ExitStatus.UNAVAILABLE, err
+    assert f"cannot reach the cluster of {context} of {kubeconfig}" in error_line(err) and out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ("status", "--agent", AGENT),
+            f"--agent: unknown agent {AGENT!r} (agent-rollouts.yaml names support-bot)",
+        ),
+        (
+            ("status", "--env", "prod"),
+            "--env: unknown environment 'prod' (agent-rollouts.yaml names qa, live)",
+        ),
+        (("status", "--context", "prod=down"), "--context: unknown environment 'prod'"),
+        (("rollback", "--env", "prod", "--agent", "support-bot"), "--env: unknown environment 'prod'"),
+    ],
+)
+def test_day_two_names_are_the_repos_not_the_projects(
+    own: Path, kubeconfig: Path, argv: tuple[str, ...], message: str
+) -> None:
+    before = head(own)
+    code, out, err = run(
+        *argv, "--repo", str(own), *(("--kubeconfig", str(kubeconfig)) if argv[0] == "status" else ())
+    )
+    assert code == ExitStatus.ERROR, err
+    assert message in error_line(err) and out == ""
+    assert head(own) == before
+
+
+def test_rotate_key_reaches_the_context_the_platform_file_names(
+    own: Path, kubeconfig: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "key"
+    key.write_text(secrets.token_hex(8))
+    code, out, err = run(
+        "rotate-key", "--repo", str(own), "--env", "qa", "--agent", "support-bot", "--from-file", str(key),
+        "--kubeconfig", str(kubeconfig),
+    )  # fmt: skip
+    assert code == ExitStatus.UNAVAILABLE, err
+    assert "cannot reach the cluster of context qa-admin" in error_line(err)
+    assert key.read_text() not in out + err
