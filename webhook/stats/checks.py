@@ -377,6 +377,11 @@ def _samples(name: CheckName, arm: ArmCounts, strata: range) -> float:
     return sum(c.total for c in cells.cells if c.stratum in strata) if cells else 0.0
 
 
+def _rare(rate: float, tolerance: float) -> bool:
+    """Whether the baseline sees an event too rarely for a rate ratio (see EXCESS_ABOVE_RATIO)."""
+    return (rate + tolerance) / rate > EXCESS_ABOVE_RATIO
+
+
 def _smoothed(events: float, total: float) -> float:
     """The reference rate, kept off 0 and 1 so that a tolerance maps to a finite rate ratio."""
     return (events + 0.5) / (total + 1)
@@ -395,13 +400,12 @@ def _count_comparison(
     n_c, x_c = sum(r[0] for r in rows), sum(r[1] for r in rows)
     n_b, x_b = sum(r[2] for r in rows), sum(r[3] for r in rows)
     rate = _smoothed(*reference)
-    null = (rate + tolerance) / rate
     return Comparison(
         description,
         x_c / n_c if n_c else math.nan,
         x_b / n_b if n_b else math.nan,
-        RateExcess.of(rows, rate, tolerance) if null > EXCESS_ABOVE_RATIO else RateRatio.of(rows, 1 / rate),
-        null,
+        RateExcess.of(rows, rate, tolerance) if _rare(rate, tolerance) else RateRatio.of(rows, 1 / rate),
+        (rate + tolerance) / rate,
         rate,
         tolerance,
         ShareDifference(n_c, x_c, n_b, x_b, rate, reference[1]),
@@ -516,8 +520,7 @@ def _share_levels(reference: Histogram, tolerance: float) -> list[float]:
     collapse below the lower level is also below the higher) without splitting alpha_fail again."""
 
     def rare(level: float) -> bool:
-        rate = _smoothed(reference.count_at_or_below(level), reference.total)
-        return (rate + tolerance) / rate > EXCESS_ABOVE_RATIO
+        return _rare(_smoothed(reference.count_at_or_below(level), reference.total), tolerance)
 
     levels = [
         level

@@ -3,7 +3,6 @@
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 
 from webhook.backends.base import Series
 from webhook.stats.counters import stratified_increase, sum_increase
@@ -183,18 +182,15 @@ def cells_from_series(buckets: Iterable[Series], sums: Iterable[Series], edges: 
     for key, by_bound in pods.items():
         if math.inf not in by_bound:
             continue
-        totals = stratified_increase([by_bound[math.inf]], edges)
-        # Per stratum, each bound's increase (a row per stratum, built in C by zip).
-        rows = (
-            zip(*(stratified_increase([by_bound[b]], edges) for b in bounds), strict=True) if bounds else None
-        )
+        steps = {b: stratified_increase([by_bound[b]], edges) for b in (*bounds, math.inf)}
         sum_series = sum_of.get(key)
         sum_steps = stratified_increase([sum_series], edges) if sum_series else None
-        for k, total in enumerate(totals):
-            row = next(rows) if rows is not None else ()
+        for k, total in enumerate(steps[math.inf]):
             if total <= 0:
                 continue
-            # Kept monotone and at most the total, whatever scrape skew did to single buckets.
-            cumulative = tuple(accumulate((x if x < total else total for x in row), max, initial=0.0))[1:]
-            cells.append(PodCell(k, cumulative, total, sum_steps[k] if sum_steps else None))
+            running, cumulative = 0.0, []
+            for b in bounds:
+                running = max(running, min(steps[b][k], total))  # keep it monotone and <= total
+                cumulative.append(running)
+            cells.append(PodCell(k, tuple(cumulative), total, sum_steps[k] if sum_steps else None))
     return Cells(bounds, tuple(cells))
