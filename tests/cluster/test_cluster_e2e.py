@@ -40,6 +40,7 @@ from cluster_support import (
     wait_for_all_on_stable,
 )
 
+FINAL_PHASES = ("Successful", "Failed", "Error", "Inconclusive")
 # Building the first release and walking two canaries takes minutes, not the default 300 s.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
@@ -69,10 +70,20 @@ def test_canary_walks_its_steps_with_the_judge_then_a_regression_aborts(
     wait_for("release 2 to become stable", walked, timeout=300)
     # Replica-weighted canary: ceil(weight% of 10) canary pods at each step.
     assert seen == {10: 1, 25: 3, 50: 5, 100: REPLICAS}
-    runs = analysis_runs(stack, namespace, canary)
+    # The background run is terminated once the Rollout is Healthy, a reconcile later: wait for
+    # every run to have its final phase before reading them.
+    runs = wait_for(
+        "release 2's analysis runs to finish",
+        lambda: (
+            (found := analysis_runs(stack, namespace, canary))
+            and all(r.get("status", {}).get("phase") in FINAL_PHASES for r in found)
+            and found
+        ),
+    )
     step_runs = [r for r in runs if judge_verdicts(r)]
     assert len(step_runs) == 3, [r["metadata"]["name"] for r in runs]
-    assert all(r["status"]["phase"] == "Successful" for r in runs)
+    phases = {r["metadata"]["name"]: r["status"]["phase"] for r in runs}
+    assert set(phases.values()) == {"Successful"}, phases
     # The templates let a step through on one `pass` and no `fail` among their looks: an early look
     # may still be `inconclusive` (few requests yet), which the test must not mistake for a pass.
     verdicts = [judge_verdicts(r) for r in step_runs]
