@@ -70,16 +70,15 @@ def test_canary_walks_its_steps_with_the_judge_then_a_regression_aborts(
     wait_for("release 2 to become stable", walked, timeout=300)
     # Replica-weighted canary: ceil(weight% of 10) canary pods at each step.
     assert seen == {10: 1, 25: 3, 50: 5, 100: REPLICAS}
-    # The background run is terminated once the Rollout is Healthy, a reconcile later: wait for
-    # every run to have its final phase before reading them.
-    runs = wait_for(
-        "release 2's analysis runs to finish",
-        lambda: (
-            (found := analysis_runs(stack, namespace, canary))
-            and all(r.get("status", {}).get("phase") in FINAL_PHASES for r in found)
-            and found
-        ),
-    )
+
+    def finished() -> list[dict[str, Any]] | None:
+        # The background run is terminated a reconcile after the Rollout turns Healthy.
+        found = analysis_runs(stack, namespace, canary)
+        return (
+            found if found and all(r.get("status", {}).get("phase") in FINAL_PHASES for r in found) else None
+        )
+
+    runs = wait_for("release 2's analysis runs to finish", finished)
     step_runs = [r for r in runs if judge_verdicts(r)]
     assert len(step_runs) == 3, [r["metadata"]["name"] for r in runs]
     phases = {r["metadata"]["name"]: r["status"]["phase"] for r in runs}
