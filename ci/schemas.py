@@ -266,7 +266,10 @@ def main() -> None:
     parser.add_argument(
         "--crd-dir", type=Path, help=f"CRD YAML folder (default ${CRD_DIR_VARIABLE} or ../shared/crds)"
     )
-    locations = ensure_schemas(parser.parse_args().crd_dir)
+    try:
+        locations = ensure_schemas(parser.parse_args().crd_dir)
+    except ToolMissing as exc:  # a set-up step (`make schemas`): one line, not a traceback
+        raise SystemExit(f"ci.schemas: {exc}") from None
     print(f"schemas: {locations.kubernetes} {locations.crds}")  # noqa: T201
 
 

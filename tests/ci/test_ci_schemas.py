@@ -1,6 +1,8 @@
 """Offline schemas: CRDs become strict JSON schemas, Kubernetes kinds standalone files kubeconform loads."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -86,3 +88,19 @@ def test_crds_exported_from_a_cluster_as_one_list_are_read(tmp_path: Path) -> No
     (exported / "crds.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [crd]}))
     written = write_crd_schemas(exported, tmp_path / "out")
     assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == ["example.com/widget_v1.json"]
+
+
+def test_make_schemas_without_crds_says_so_in_one_line(tmp_path: Path) -> None:
+    """`make schemas` in a clone with no CRD folder: one line naming the folder, not a traceback."""
+    missing = tmp_path / "no-crds"
+    result = subprocess.run(
+        [sys.executable, "-m", "ci.schemas", "--crd-dir", str(missing)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"ci.schemas: {missing}: CRD folder not found (set --crd-dir or $AGENT_ROLLOUTS_CRD_DIR)"
+    ]
