@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -193,15 +193,16 @@ def oracle_judge(truth: BucketModel, stable: BucketModel) -> GateJudge:
 
 
 def judges(
-    truth: BucketModel, stable: BucketModel, gate_looks: int, regression: bool
+    truth: BucketModel, stable: BucketModel, judge_looks: int, regression: bool
 ) -> dict[str, GateJudge]:
-    """Every judge in the gates; the background analysis stays the rendered safety nets."""
+    """Every judge where the rendered templates ask ours: the gates and the background judge; the
+    safety nets stay as rendered."""
     out: dict[str, GateJudge] = {
         "ours": ours,
         "seed thresholds": minute_judge(seed_thresholds),
         "kayenta-style (p < 0.01 per look)": minute_judge(kayenta_at(0.01)),
-        # Held to our false-abort budget: 1 % over 4 metrics and every look of the rollout's gates.
-        "kayenta-style, Bonferroni over looks": minute_judge(kayenta_at(ALPHA_FAIL / (4 * gate_looks))),
+        # Held to our false-abort budget: 1 % over 4 metrics and every look a judge gets in a rollout.
+        "kayenta-style, Bonferroni over looks": minute_judge(kayenta_at(ALPHA_FAIL / (4 * judge_looks))),
     }
     if regression:  # the oracle knows when there is nothing to find
         out["oracle SPRT (same looks)"] = oracle_judge(truth, stable)
@@ -229,10 +230,32 @@ class Schedule:
     background: Gate | None
 
     @property
-    def gate_looks(self) -> int:
-        return sum(
-            int(m.get("count", 1)) for kind, gate in self.steps if kind == "analysis" for m in gate.metrics
+    def judge_looks(self) -> int:
+        """How often a judge is asked over the schedule: every gate look, and the background
+        judge's looks until the last gate ends."""
+        gates = [m for kind, gate in self.steps if kind == "analysis" for m in gate.metrics]
+        seconds = sum(float(value) for kind, value in self.steps if kind == "pause" and value is not None)
+        # A gate's first look is at its start, the others `interval` apart.
+        seconds += sum((int(m.get("count", 1)) - 1) * duration_seconds(m.get("interval", 0)) for m in gates)
+        watching = [
+            m for m in (self.background.metrics if self.background else ()) if _template_kind(m) not in NETS
+        ]
+        background = sum(
+            int((seconds - duration_seconds(m.get("initialDelay", 0))) // duration_seconds(m["interval"])) + 1
+            for m in watching
         )
+        return sum(int(m.get("count", 1)) for m in gates) + background
+
+
+GATES_ONLY = "ours, gates only"  # the same rollout without the background judge: the baseline
+
+
+def without_background_judge(plan: Schedule) -> Schedule:
+    """The schedule with only the safety nets in the background: the judge asked at gates only."""
+    if plan.background is None:
+        return plan
+    nets = tuple(m for m in plan.background.metrics if _template_kind(m) in NETS)
+    return replace(plan, background=Gate(nets))
 
 
 def schedule(env: str, agent: str) -> Schedule:
@@ -407,15 +430,16 @@ def benchmark(
     ]
     detail = [
         "| schedule | req/s | scenario | ours: aborted / promoted / paused % | ours: median canary requests to abort "
+        f"| {GATES_ONLY}: median canary requests to abort "
         "| oracle SPRT, same looks | oracle SPRT, every scrape | where ours aborted or paused |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for env in envs:
         plan = schedule(env, agent)
         lines.append(
             f"{env}: "
             + " → ".join(s.describe() for s in plan.plan.steps)
-            + f" ({plan.gate_looks} gate looks; background: {', '.join(plan.plan.background.templates) if plan.plan.background else 'none'})"
+            + f" ({plan.judge_looks} judge looks; background: {', '.join(plan.plan.background.templates) if plan.plan.background else 'none'})"
         )
         for rate in rates:
             results: dict[tuple[str, str], list[Outcome]] = {}
@@ -424,10 +448,15 @@ def benchmark(
                 regression = name not in GOOD
                 continuous = oracle(truth, stable) if regression else None
                 count = good_runs if name == "no-change" else runs
-                for judge_name, judge in judges(truth, stable, plan.gate_looks, regression).items():
+                walks = [
+                    (judge_name, plan, judge)
+                    for judge_name, judge in judges(truth, stable, plan.judge_looks, regression).items()
+                ]
+                walks.append((GATES_ONLY, without_background_judge(plan), ours))
+                for judge_name, walked, judge in walks:
                     results[(name, judge_name)] = [
                         Replay(
-                            plan,
+                            walked,
                             judge,
                             truth,
                             stable,
@@ -492,6 +521,7 @@ def _detail_rows(env: str, rate: float, results: dict[tuple[str, str], list[Outc
                 where[key] = where.get(key, 0) + 1
         rows.append(
             f"| {env} | {rate:g} | {name} | {shares} | {_shown(_median_to_abort(mine))} "
+            f"| {_shown(_median_to_abort(results[(name, GATES_ONLY)]))} "
             f"| {_shown(_median_to_abort(same_looks)) if same_looks else 'n/a'} "
             f"| {_shown(_median_oracle(mine)) if same_looks else 'n/a'} "
             f"| {', '.join(f'{k}: {v}' for k, v in sorted(where.items(), key=lambda kv: -kv[1])[:3]) or '–'} |"

@@ -152,6 +152,14 @@ def _next_step(rollout: dict[str, Any], status: RolloutStatus, now: datetime) ->
     reasons = {c.get("reason") for c in conditions}
     steps = rollout["spec"].get("strategy", {}).get("canary", {}).get("steps") or []
     current = steps[status.step] if status.step < len(steps) else {}
+    background = next((g for g in status.gates if g.name == "background"), None)
+    if "InconclusiveAnalysisRun" in reasons and background and background.phase == "Failed":
+        # Argo acts on the background run only once this pause is lifted (docs/judge.md).
+        return (
+            f"the background judge failed the canary while an inconclusive analysis held it paused"
+            f"{'; report: ' + background.report_url if background.report_url else ''}: "
+            f"`kubectl argo rollouts abort {where}`"
+        )
     if "InconclusiveAnalysisRun" in reasons:
         return (
             f"an analysis was inconclusive{look}: `kubectl argo rollouts promote {where}` "

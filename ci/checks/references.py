@@ -1,4 +1,5 @@
-"""Cross-reference checks Kubernetes cannot do: the names a Rollout relies on, its steps, its images."""
+"""Cross-reference checks Kubernetes cannot do: the names a Rollout relies on, its steps, its judge's
+tolerances, its images."""
 
 import re
 from collections.abc import Iterator
@@ -9,6 +10,7 @@ from kernel.catalog import namespace
 CHECK = "references"
 CANARY_WEIGHTS = [10, 25, 50, 100]
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
+TOLERANCE_ARG_PREFIX = "tolerance-"
 POD_TEMPLATE_KINDS = {"Rollout", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
 
@@ -46,6 +48,37 @@ def check_analyses(
                         f"{path}.args",
                         f"{kind} {name!r} needs arg {arg.get('name')!r}, which the Rollout does not supply",
                     )
+
+
+def check_tolerances(rollout: Doc, docs: list[Doc]) -> Iterator[tuple[str, str]]:
+    """Every analysis that asks the judge sends the same tolerances.
+
+    The judge's fail e-processes depend on the tolerances; only calls with the same ones are looks at
+    the same processes, which is what keeps a whole rollout inside one false-abort budget.
+    """
+    templates = {doc["metadata"]["name"]: doc for doc in docs if doc.get("kind") == "AnalysisTemplate"}
+    first: tuple[str, dict[str, str]] | None = None
+    for path, analysis in analyses(rollout):
+        given = {a.get("name"): str(a["value"]) for a in analysis.get("args") or [] if "value" in a}
+        sent: dict[str, str] = {}
+        for ref in analysis.get("templates") or []:
+            for arg in (templates.get(ref.get("templateName", "")) or {}).get("spec", {}).get("args") or []:
+                name = arg.get("name", "")
+                if name.startswith(TOLERANCE_ARG_PREFIX):
+                    sent[name] = given.get(name, str(arg.get("value")))
+        if not sent:
+            continue
+        if first is None:
+            first = (path, sent)
+            continue
+        for name in sorted(sent.keys() & first[1].keys()):
+            if sent[name] != first[1][name]:
+                yield (
+                    f"{path}.args",
+                    f"{name} is {sent[name]!r} here but {first[1][name]!r} at {first[0]}: every "
+                    "analysis asking the judge must send the same tolerances to share one "
+                    "false-abort budget (docs/judge.md)",
+                )
 
 
 def named(docs: list[Doc], kind: str, name: str) -> Doc | None:
@@ -162,6 +195,7 @@ def check(rendered: list[Rendered]) -> list[Problem]:
             found: list[tuple[str, str]] = []
             if doc.get("kind") == "Rollout":
                 found += check_analyses(doc, overlay.docs, cluster_templates)
+                found += check_tolerances(doc, overlay.docs)
                 found += check_targets(doc, overlay.docs)
                 found += check_steps(doc)
             if prod and doc.get("kind") in POD_TEMPLATE_KINDS:

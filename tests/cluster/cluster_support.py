@@ -266,6 +266,11 @@ def analysis_runs(stack: Stack, namespace: str, pod_hash: str) -> list[dict[str,
     return [r for r in runs if r["metadata"]["labels"].get("rollouts-pod-template-hash") == pod_hash]
 
 
+def of_type(runs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The runs Argo created for `kind`: "Step" (a gate) or "Background"."""
+    return [r for r in runs if r["metadata"]["labels"].get("rollout-type") == kind]
+
+
 def judge_verdicts(run: dict[str, Any]) -> list[str]:
     """The judge's verdicts that a `web` metric of the run recorded."""
     verdicts = []

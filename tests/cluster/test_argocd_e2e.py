@@ -41,6 +41,7 @@ from cluster_support import (
     create_namespace,
     digest,
     judge_verdicts,
+    of_type,
     wait_for,
 )
 
@@ -371,7 +372,7 @@ def test_a_release_commit_walks_the_canary_through_argocd(stack: Stack, traffic:
     assert fought == []
     assert "Progressing" in health, health
     wait_for("the Application Healthy", lambda: sync_and_health(stack, DEV_APP) == ("Synced", "Healthy"))
-    runs = [r for r in analysis_runs(stack, DEV, canary) if judge_verdicts(r)]
+    runs = of_type(analysis_runs(stack, DEV, canary), "Step")
     assert len(runs) == 3 and all(r["status"]["phase"] == "Successful" for r in runs)
     assert all("pass" in judge_verdicts(r) for r in runs)
 

@@ -31,6 +31,7 @@ from cluster_support import (
     deploy_first,
     healthy_on,
     judge_verdicts,
+    of_type,
     plugin,
     prod_like_overlay,
     release,
@@ -79,8 +80,11 @@ def test_canary_walks_its_steps_with_the_judge_then_a_regression_aborts(
         )
 
     runs = wait_for("release 2's analysis runs to finish", finished)
-    step_runs = [r for r in runs if judge_verdicts(r)]
+    step_runs = of_type(runs, "Step")
     assert len(step_runs) == 3, [r["metadata"]["name"] for r in runs]
+    # The background judge looked too, every interval, and never said `fail`.
+    [background] = of_type(runs, "Background")
+    assert judge_verdicts(background) and "fail" not in judge_verdicts(background)
     phases = {r["metadata"]["name"]: r["status"]["phase"] for r in runs}
     assert set(phases.values()) == {"Successful"}, phases
     # The templates let a step through on one `pass` and no `fail` among their looks: an early look

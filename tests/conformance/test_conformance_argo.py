@@ -235,15 +235,15 @@ def test_the_rollout_runs_every_shipped_template(stack: Stack) -> None:
     ("scenario", "expected"),
     [
         ("no-change", expect()),
-        ("confidence-drop", expect(agent_regression="Failed")),
-        ("cost-increase", expect(agent_regression="Failed")),
+        ("confidence-drop", expect(agent_regression="Failed", agent_regression_watch="Failed")),
+        ("cost-increase", expect(agent_regression="Failed", agent_regression_watch="Failed")),
         # 6 % failures: the judge's errors check fails it; the safety net waits for a disaster.
-        ("error-increase", expect(agent_regression="Failed")),
-        ("latency-tail", expect(agent_regression="Failed")),
+        ("error-increase", expect(agent_regression="Failed", agent_regression_watch="Failed")),
+        ("latency-tail", expect(agent_regression="Failed", agent_regression_watch="Failed")),
     ],
 )
 def test_scenario_phases(stack: Stack, scenario: str, expected: Phases) -> None:
-    """A regression fails the judge's template; no change passes every one."""
+    """A regression fails the judge's templates (gate and background); no change passes every one."""
     result = harness_result(stack, scenario)
     assert phases(result) == expected, json.dumps(result, indent=2)
 
@@ -396,7 +396,7 @@ def test_harness_refuses_unknown_args_and_missing_secrets(stack: Stack, tmp_path
     typo = subprocess.run([*base, "--arg=judge-ur1=x"], capture_output=True, text=True, check=False)
     assert typo.returncode == 1
     assert "--arg judge-ur1: no AnalysisTemplate declares an arg of that name" in typo.stderr
-    # Without the Secret the judge's runs cannot start; Prometheus' runs need no secret.
+    # Without the Secret no run that asks the judge can start: the background one included.
     done = subprocess.run(base, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     errors = [run["error"] for run in json.loads(done.stdout)["runs"] if run.get("error")]
@@ -405,8 +405,8 @@ def test_harness_refuses_unknown_args_and_missing_secrets(stack: Stack, tmp_path
         == [
             "args.judge-token: secret agent-rollouts-judge-token/token not given (--secret agent-rollouts-judge-token/token=FILE)"
         ]
-        * 2
-    )  # the intermediate gates' run and the last gate's
+        * 3
+    )  # the background run, the intermediate gates' run and the last gate's
 
 
 def shipped_name(template_name: str) -> str:

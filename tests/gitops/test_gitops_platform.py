@@ -100,13 +100,13 @@ def test_an_agents_tolerances_reach_the_judge(remote: Path, tmp_path: Path) -> N
     clone = tmp_path / "after"
     git_out(tmp_path, "clone", "--quiet", str(remote), str(clone))
 
-    def tolerances(folder: str) -> dict[str, str]:
+    def tolerances(folder: str, template_name: str = "agent-regression") -> dict[str, str]:
         [template] = [
             doc
             for doc in yaml.safe_load_all(kustomize_build(clone / folder))
             if doc
             and doc["kind"] == "AnalysisTemplate"
-            and doc["metadata"]["name"].endswith("-agent-regression")
+            and doc["metadata"]["name"].endswith(f"-{template_name}")
         ]
         return {
             arg["name"]: arg.get("value")
@@ -116,6 +116,8 @@ def test_an_agents_tolerances_reach_the_judge(remote: Path, tmp_path: Path) -> N
 
     mine, default = tolerances("envs/dev/code-analysis"), tolerances("envs/dev/knowledge-qna")
     assert mine == {**default, "tolerance-latency": "0.1"} and default["tolerance-latency"] != "0.1"
+    # The background judge sends the same ones: one false-abort budget (docs/judge.md).
+    assert tolerances("envs/dev/code-analysis", "agent-regression-watch") == mine
 
 
 def test_a_tolerance_no_template_passes_is_refused(remote: Path, tmp_path: Path) -> None:
@@ -131,8 +133,9 @@ def test_a_tolerance_no_template_passes_is_refused(remote: Path, tmp_path: Path)
     manifests = tmp_path / "platform"
     for name in ("rollouts", "analysis"):
         shutil.copytree(PlatformManifests.current().root / name, manifests / name)
-    template = manifests / "analysis" / "agent-regression.yaml"
-    template.write_text(template.read_text().replace("tolerance-latency", "latency-slack"))
+    for name in ("agent-regression.yaml", "agent-regression-watch.yaml"):
+        template = manifests / "analysis" / name
+        template.write_text(template.read_text().replace("tolerance-latency", "latency-slack"))
     before = head(remote)
     with pytest.raises(GitopsError) as refused:
         bootstrap(str(remote), manifests=PlatformManifests(manifests, "test", "test"))

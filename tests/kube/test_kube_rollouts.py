@@ -116,6 +116,20 @@ def test_an_inconclusive_analysis_links_its_report() -> None:
     assert "report: https://judge/reports?run=r-2" in status.next_step and "promote" in status.next_step
 
 
+def test_a_background_fail_during_an_inconclusive_pause_says_to_abort() -> None:
+    status = describe(
+        rollout(phase="Paused", currentStepIndex=2, pauseConditions=[{"reason": "InconclusiveAnalysisRun"}]),
+        [run("r-2", 2, "Inconclusive", "inconclusive"), run("r-bg", None, "Failed", "fail")],
+        IMAGES,
+        NOW,
+    )
+    assert status.next_step == (
+        "the background judge failed the canary while an inconclusive analysis held it paused; "
+        "report: https://judge/reports?run=r-bg: "
+        "`kubectl argo rollouts abort code-analysis-agent -n agents-prod`"
+    )
+
+
 def test_an_aborted_canary_shows_the_failed_gate_and_its_verdict() -> None:
     runs = [
         run("r-old", 2, "Successful", "pass", created="2025-01-01T11:00:00Z"),

@@ -1,4 +1,5 @@
-"""The rendered AnalysisTemplates: the judge through `web`, errors and latency through `prometheus`."""
+"""The rendered AnalysisTemplates: the judge through `web` (at the gates and in the background), errors
+and latency through `prometheus`."""
 
 import pytest
 from manifests_render import ARG_REFERENCE, Doc, Rendered
@@ -58,6 +59,25 @@ def test_the_judge_template_posts_all_four_checks_with_a_bearer_token_from_a_sec
     assert metric["failureLimit"] == 0
     assert metric["inconclusiveLimit"] < metric["count"]  # some looks may lack evidence, not all
     assert metric["consecutiveErrorLimit"] > 4  # rides out judge restarts longer than Argo's default
+
+
+def test_the_background_judge_sends_what_the_gates_send_and_only_ever_fails(
+    rendered: dict[str, Rendered],
+) -> None:
+    overlay = rendered["prod/code-analysis"]
+    gate = template(overlay, "code-analysis", "agent-regression")
+    watch = template(overlay, "code-analysis", "agent-regression-watch")
+    # The same body, tolerances and judge: its looks are looks at the gates' e-processes.
+    gate_args = [arg for arg in gate["spec"]["args"] if arg["name"] != "policy"]
+    assert watch["spec"]["args"] == gate_args
+    gate_metric, watch_metric = only_metric(gate), only_metric(watch)
+    assert watch_metric["provider"] == gate_metric["provider"]
+    assert watch_metric["name"] == "agent-regression-watch"  # unique among the background's metrics
+    # Runs for the whole update, decides nothing but `fail`.
+    assert "count" not in watch_metric and "successCondition" not in watch_metric
+    assert watch_metric["failureCondition"] == gate_metric["failureCondition"]
+    assert watch_metric["failureLimit"] == 0
+    assert watch_metric["consecutiveErrorLimit"] > gate_metric["consecutiveErrorLimit"]
 
 
 @pytest.mark.parametrize(

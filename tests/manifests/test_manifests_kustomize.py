@@ -118,7 +118,7 @@ def test_a_further_name_prefix_is_followed_by_every_reference(tmp_path: Path) ->
     ]
     missing = [ref for ref in references if ref not in names]
     assert not missing, f"references not renamed with their objects: {missing}"
-    assert len(references) == 10  # 2 Services, VirtualService, DestinationRule, account, 2 + 3x1 templates
+    assert len(references) == 11  # 2 Services, VirtualService, DestinationRule, account, 3 + 3x1 templates
     hosts = {
         doc["kind"]: doc["spec"].get("hosts") or [doc["spec"]["host"]]
         for doc in docs

@@ -9,7 +9,7 @@ from kernel.catalog import AGENTS, ENVIRONMENTS, image_repository, namespace
 
 ENV_AGENTS = [(env, agent) for env in ENVIRONMENTS for agent in AGENTS]
 JUDGE_GATE = ["agent-regression"]
-BACKGROUND = ["agent-error-rate", "agent-latency-p95"]
+BACKGROUND = ["agent-regression-watch", "agent-error-rate", "agent-latency-p95"]
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 SECONDS = {"s": 1, "m": 60, "h": 3600}
 
@@ -78,7 +78,7 @@ def test_dev_pauses_are_shorter_than_everywhere_else(rendered: dict[str, Rendere
 
 
 @pytest.mark.parametrize(("env", "agent"), ENV_AGENTS)
-def test_background_analysis_watches_errors_and_latency_from_the_first_step(
+def test_background_analysis_watches_the_judge_errors_and_latency_from_the_first_step(
     rendered: dict[str, Rendered], env: str, agent: str
 ) -> None:
     background = canary(rendered[f"{env}/{agent}"])["analysis"]
