@@ -26,6 +26,7 @@ from gitops.images import ImageRef, MalformedReference, image_entry, parse_image
 from gitops.pinfile import refresh
 from gitops.validation import render_folder
 from kernel import __version__
+from kernel.contract import TOLERANCE_ARG_PREFIX
 from kernel.platform import Agent, Environment, Platform
 from kernel.toolpaths import REPO_ROOT, is_clone, manifests_root
 
@@ -58,7 +59,6 @@ ARGOCD_FILES = (
     PurePosixPath(layout.ARGOCD_DIR) / "2-applicationsets.yaml",
     PurePosixPath(layout.ARGOCD_DIR) / "3-platform.yaml",
 )
-TOLERANCE_ARG = "tolerance-"  # an AnalysisTemplate arg `tolerance-<check>` carries one judge tolerance
 # The uid of the dashboard rollouts/monitoring ships.
 GRAFANA_DASHBOARD_PATH = "/d/agent-rollouts-canary/agent-rollouts-canary"
 LINK_ANNOTATIONS = ("link.argocd.argoproj.io/judge-report", "link.argocd.argoproj.io/grafana")
@@ -285,8 +285,8 @@ def _tolerance_args(checkout: Path) -> dict[str, dict[str, int]]:
             if not isinstance(document, dict) or document.get("kind") != "AnalysisTemplate":
                 continue
             for index, arg in enumerate((document.get("spec") or {}).get("args") or []):
-                check = str(arg.get("name", "")).removeprefix(TOLERANCE_ARG)
-                if str(arg.get("name", "")).startswith(TOLERANCE_ARG):
+                check = str(arg.get("name", "")).removeprefix(TOLERANCE_ARG_PREFIX)
+                if str(arg.get("name", "")).startswith(TOLERANCE_ARG_PREFIX):
                     found.setdefault(document["metadata"]["name"], {})[check] = index
     return found
 

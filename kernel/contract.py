@@ -37,3 +37,5 @@ GEN_AI_DURATION_BUCKETS = tuple(round(0.01 * 2**i, 2) for i in range(14))
 # The judge's checks, one per way a canary can regress.
 CheckName = Literal["confidence", "cost", "errors", "latency"]
 CHECK_NAMES: tuple[CheckName, ...] = ("confidence", "cost", "errors", "latency")
+# An AnalysisTemplate arg `tolerance-<check>` carries one judge tolerance.
+TOLERANCE_ARG_PREFIX = "tolerance-"

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 from ci.checks import Doc, Problem, Rendered, object_name
 from kernel.catalog import namespace
+from kernel.contract import TOLERANCE_ARG_PREFIX
 
 CHECK = "references"
 CANARY_WEIGHTS = [10, 25, 50, 100]
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}\Z")
-TOLERANCE_ARG_PREFIX = "tolerance-"
 POD_TEMPLATE_KINDS = {"Rollout", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
 
