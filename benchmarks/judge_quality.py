@@ -534,6 +534,8 @@ def _summary(cells: dict[tuple[str, float, str], Cell], runs: int) -> list[str]:
 
 # --- overhead ---------------------------------------------------------------------------------------
 
+OVERHEAD_HISTORY, OVERHEAD_WINDOW = 3600, 1800
+
 
 def overhead(seed: int, calls: int, concurrency: int) -> str:
     import requests
@@ -541,14 +543,18 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
     from tools.local_prometheus import backfill, run_prometheus
     from tools.traffic import TrafficArm, openmetrics, openmetrics_document
     from webhook.backends import PrometheusBackend
-    from webhook.judge import judge
+    from webhook.judge import JudgeConfig, evaluate, judge
     from webhook.models import JudgementRequest
 
     end = math.floor((time.time() - 3 * 3600) / 60) * 60
-    duration = 1800
+    # A stable that has served for an hour when the canary starts, then 30 minutes of both.
+    duration = OVERHEAD_HISTORY + OVERHEAD_WINDOW
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        arms = [TrafficArm("c0ffee1", 1.0), TrafficArm("ba5e11e", 3.0, pods=3)]
+        arms = [
+            TrafficArm("c0ffee1", 1.0, runs=((OVERHEAD_HISTORY / duration, 1.0),)),
+            TrafficArm("ba5e11e", 3.0, pods=3),
+        ]
         backfill(
             openmetrics_document(
                 [openmetrics("bench", arms, start=end - duration, duration=duration, seed=seed)]
@@ -560,28 +566,23 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
             request = JudgementRequest.model_validate(
                 {"agent": "bench", "canary": "c0ffee1", "baseline": "ba5e11e", "end": end}
             )
-            backend = PrometheusBackend(url, cache_ttl=0)
-            sample = judge(request, backend)
-            queries = sorted({q for check in sample.checks.values() for q in check.promql})
-            first = _run_queries(request)
+            sample = evaluate(request, PrometheusBackend(url, cache_ttl=0), JudgeConfig())
             session = requests.Session()
+            answered: list[int] = []
 
             def send_all(batch: list[str]) -> None:
                 with ThreadPoolExecutor(len(batch)) as pool:
-                    list(
-                        pool.map(
-                            lambda q: session.post(
-                                f"{url}/api/v1/query", data={"query": q, "time": end}
-                            ).raise_for_status(),
-                            batch,
-                        )
-                    )
+                    for response in pool.map(
+                        lambda q: session.post(f"{url}/api/v1/query", data={"query": q, "time": end}),
+                        batch,
+                    ):
+                        response.raise_for_status()
+                        answered.append(len(response.content))
 
             def raw() -> float:
                 began = time.perf_counter()
-                # The judge finds the window first (two queries in parallel), then reads both arms.
-                send_all(first)
-                send_all(queries)
+                for batch in sample.rounds:  # each round needs the answers of the one before
+                    send_all(batch)
                 return time.perf_counter() - began
 
             def judged() -> float:
@@ -589,41 +590,39 @@ def overhead(seed: int, calls: int, concurrency: int) -> str:
                 judge(request, PrometheusBackend(url, cache_ttl=0))
                 return time.perf_counter() - began
 
-            results: dict[str, list[tuple[list[float], float]]] = {}
-            # Raw queries before and after the judgements, so drift in machine load shows.
-            for name, fn in (("raw PromQL", raw), ("judgement", judged), ("raw PromQL ", raw)):
-                with ThreadPoolExecutor(concurrency) as pool:
-                    began = time.perf_counter()
-                    latencies = sorted(pool.map(lambda _, call=fn: call(), range(calls)))
-                    wall = time.perf_counter() - began
-                results.setdefault(name.strip(), []).append((latencies, wall))
+            raw()
+            size = sum(answered)
+
+            def pair(index: int) -> tuple[float, float]:
+                # Back to back, in turn first, so drift in machine load hits both alike.
+                if index % 2:
+                    judgement = judged()
+                    return raw(), judgement
+                return raw(), judged()
+
+            with ThreadPoolExecutor(concurrency) as pool:
+                pairs = list(pool.map(pair, range(calls)))
+    latencies = {"raw PromQL": sorted(r for r, _ in pairs), "judgement": sorted(j for _, j in pairs)}
     lines = [
-        f"seed {seed}: {calls} calls at concurrency {concurrency}; a 30-minute window, 1 canary and 3 "
-        f"baseline pods scraped every 15 s ({len(queries) + len(first)} queries per judgement)",
+        f"seed {seed}: {calls} pairs at concurrency {concurrency}; 3 stable pods scraped every 15 s for "
+        f"{OVERHEAD_HISTORY // 60} minutes, then a canary pod too for {OVERHEAD_WINDOW // 60} minutes; "
+        f"{sample.judgement.verdict}; {sum(map(len, sample.rounds))} queries in {len(sample.rounds)} rounds "
+        f"({', '.join(str(len(r)) for r in sample.rounds)}), answers of {size / 1000:.0f} kB",
         "",
-        "| what | p50 ms | p99 ms | throughput /s |",
-        "|---|---|---|---|",
+        "| what | p50 ms | p99 ms |",
+        "|---|---|---|",
     ]
     p50 = {}
-    for name, runs in results.items():
-        latencies = sorted(x for lat, _ in runs for x in lat)
-        wall = sum(w for _, w in runs)
-        p50[name] = statistics.median(latencies)
-        p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-        lines.append(f"| {name} | {1000 * p50[name]:.0f} | {1000 * p99:.0f} | {len(latencies) / wall:.1f} |")
+    for name, found in latencies.items():
+        p50[name] = statistics.median(found)
+        p99 = found[min(len(found) - 1, int(0.99 * len(found)))]
+        lines.append(f"| {name} | {1000 * p50[name]:.0f} | {1000 * p99:.0f} |")
     lines.append("")
-    lines.append(f"judgement p50 / raw PromQL p50 = {p50['judgement'] / p50['raw PromQL']:.2f}x")
+    lines.append(
+        f"judgement p50 / raw PromQL p50 = {p50['judgement'] / p50['raw PromQL']:.2f}x; "
+        f"median of the pairs' ratios {statistics.median(j / r for r, j in pairs):.2f}x"
+    )
     return "\n".join(lines)
-
-
-def _run_queries(request: object) -> list[str]:
-    """The two queries the judge sends first to find the canary's current run (`_current_run`)."""
-    from webhook.judge import REQUESTS, JudgeConfig, selector
-
-    config = JudgeConfig()
-    canary = selector(request.agent, request.canary, request.namespace)  # type: ignore[attr-defined]
-    latest = f"max(timestamp({REQUESTS}{canary}))"
-    return [f"{latest}[{config.lookback_seconds}s:{config.start_step_seconds}s]", latest]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,16 +8,17 @@ judgements waiting on it, never a shared pool that every other judgement queues 
 """
 
 import time
-from collections.abc import Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
 
 from webhook.backends import DeadlineExceeded, MetricsBackend, Series
 
-# A judgement runs up to a dozen queries: six at a time keep its wall time near one round trip
-# pair, while 16 concurrent judgements open at most ~100 connections to the backend.
-QUERY_THREADS = 6
+# A judgement reads in rounds of up to 14 queries (docs/judge.md): all of a round at once keeps its
+# wall time near one round trip per round. 16 concurrent judgements then open at most 256
+# connections, which Prometheus queues behind its --query.max-concurrency (20 by default).
+QUERY_THREADS = 16
 
 Key = TypeVar("Key")
 
@@ -52,32 +53,41 @@ class Deadline:
 def query_all(
     backend: MetricsBackend, queries: Mapping[Key, str], at: float, deadline: Deadline
 ) -> dict[Key, list[Series]]:
-    """Every query's answer, evaluated at `at`; the first failure is raised, and JudgementTimedOut
-    naming a slow query when the deadline passes first."""
+    """Every query's answer, evaluated at `at` (see `answers_as_they_come`)."""
+    return dict(answers_as_they_come(backend, queries, at, deadline))
+
+
+def answers_as_they_come(
+    backend: MetricsBackend, queries: Mapping[Key, str], at: float, deadline: Deadline
+) -> Iterator[tuple[Key, list[Series]]]:
+    """Each query's answer, evaluated at `at`, as soon as it arrives; the first failure is raised,
+    and JudgementTimedOut naming a slow query when the deadline passes first."""
     pool = ThreadPoolExecutor(max(1, min(QUERY_THREADS, len(queries))), thread_name_prefix="promql")
     try:
         keys: dict[Future[list[Series]], Key] = {
             pool.submit(backend.query, promql, at, deadline=deadline.at): key
             for key, promql in queries.items()
         }
-        done, pending = wait(keys, timeout=max(0.0, deadline.remaining()), return_when=FIRST_EXCEPTION)
-        for future in done:
-            error = future.exception()
-            if isinstance(error, DeadlineExceeded):
-                slow = f"the metrics backend was too slow on {queries[keys[future]]!r}: {error}"
-                # the query's own timeout, or this deadline (whose timer may fire just before wait's)
-                raise (
-                    deadline.spent(slow)
-                    if deadline.remaining() <= 0
-                    else JudgementTimedOut(f"no verdict: {slow}")
+        pending: set[Future[list[Series]]] = set(keys)
+        while pending:
+            done, pending = wait(pending, timeout=max(0.0, deadline.remaining()), return_when=FIRST_COMPLETED)
+            if not done:
+                slow = queries[keys[next(iter(pending))]]
+                raise deadline.spent(
+                    f"{len(pending)} of {len(queries)} queries to the metrics backend unanswered, e.g. {slow!r}"
                 )
-            if error is not None:
-                raise error
-        if pending:
-            slow = queries[keys[next(iter(pending))]]
-            raise deadline.spent(
-                f"{len(pending)} of {len(queries)} queries to the metrics backend unanswered, e.g. {slow!r}"
-            )
-        return {key: future.result() for future, key in keys.items()}
+            for future in done:
+                error = future.exception()
+                if isinstance(error, DeadlineExceeded):
+                    slow = f"the metrics backend was too slow on {queries[keys[future]]!r}: {error}"
+                    # the query's own timeout, or this deadline (whose timer may fire just before wait's)
+                    raise (
+                        deadline.spent(slow)
+                        if deadline.remaining() <= 0
+                        else JudgementTimedOut(f"no verdict: {slow}")
+                    )
+                if error is not None:
+                    raise error
+                yield keys[future], future.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # running queries end by the deadline themselves

@@ -4,17 +4,19 @@
 """
 
 import math
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from kernel import contract
 from kernel.contract import CheckName
 from kernel.errors import AgentRolloutsError
 from webhook.backends import MetricsBackend, PartialDataError, Series
-from webhook.deadline import Deadline, query_all
+from webhook.deadline import Deadline, answers_as_they_come, query_all
 from webhook.models import CheckResult, Judgement, JudgementRequest, Samples, Window
 from webhook.stats.checks import (
     CHECK_WEIGHT,
@@ -25,11 +27,12 @@ from webhook.stats.checks import (
     Levels,
     Reference,
     Verdict,
+    bounds_needed,
     evaluate_check,
     reference_from_run,
 )
-from webhook.stats.counters import first_timestamp, stratified_increase, sum_increase
-from webhook.stats.histograms import Cells, Histogram, cells_from_series, from_series
+from webhook.stats.counters import first_timestamp, stratified_increase
+from webhook.stats.histograms import Cells, bucket_bound, cells_from_series, from_vector
 
 REQUESTS = contract.REQUESTS_TOTAL
 CONFIDENCE = f"{contract.CONFIDENCE}_bucket"
@@ -43,10 +46,18 @@ METRICS: dict[CheckName, tuple[str, ...]] = {
     "errors": (REQUESTS,),
     "latency": (DURATION,),
 }
+# The histogram checks: the ArmCounts field, the `_bucket` metric and the `_sum` metric they read.
+HISTOGRAMS: dict[CheckName, tuple[str, str, str | None]] = {
+    "confidence": ("confidence", CONFIDENCE, CONFIDENCE_SUM),
+    "cost": ("cost", COST, COST_SUM),
+    "latency": ("duration", DURATION, None),
+}
+MEANS: tuple[CheckName, ...] = ("confidence", "cost")  # the checks that compare a mean
 # Prometheus' default lookback: the sample just before `start` is inside the range read.
 SLACK_SECONDS = 300
 FUTURE_GRACE_SECONDS = 60
 ARMS = ("canary", "baseline")
+Key = TypeVar("Key", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,7 @@ class Evaluation:
     judgement: Judgement
     series: dict[tuple[str, str], list[Series]] = field(default_factory=dict)
     arms: dict[str, ArmCounts] = field(default_factory=dict)
+    rounds: list[list[str]] = field(default_factory=list)  # the queries sent, round after round
 
 
 def judge(request: JudgementRequest, backend: MetricsBackend, config: JudgeConfig | None = None) -> Judgement:
@@ -105,9 +117,14 @@ def judge(request: JudgementRequest, backend: MetricsBackend, config: JudgeConfi
 
 
 def evaluate(
-    request: JudgementRequest, backend: MetricsBackend, config: JudgeConfig, now: float | None = None
+    request: JudgementRequest,
+    backend: MetricsBackend,
+    config: JudgeConfig,
+    now: float | None = None,
+    every_bucket: bool = False,
 ) -> Evaluation:
-    """Judge and keep the series read, for the report page."""
+    """Judge and keep the series read, for the report page (which asks for `every_bucket` to draw
+    the distributions; the verdict is the same)."""
     deadline = Deadline.after(config.deadline_seconds)
     now = time.time() if now is None else now
     end = request.end.timestamp() if request.end else float(math.floor(now))
@@ -117,6 +134,13 @@ def evaluate(
         "canary": selector(request.agent, request.canary, request.namespace),
         "baseline": selector(request.agent, request.baseline, request.namespace),
     }
+    rounds: list[list[str]] = []
+
+    def read(queries: dict[Key, str]) -> dict[Key, list[Series]]:
+        rounds.append(list(queries.values()))
+        return query_all(backend, queries, end, deadline)
+
+    histograms = [c for c in request.selected_checks() if c in HISTOGRAMS]
     try:
         if request.start:
             start = request.start.timestamp()
@@ -124,23 +148,27 @@ def evaluate(
                 raise InputError("start", f"the window is longer than {config.max_window_seconds} s")
             run = Run(start, start, None, "start given by the request")
         else:
-            found = _current_run(backend, selectors["canary"], end, config, deadline)
+            found = _current_run(read, selectors["canary"], config)
             if found is None:
                 return _missing(request, config, end, end, "canary", selectors["canary"])
             run = found
-        metrics = sorted({m for check in request.selected_checks() for m in METRICS[check]} | {REQUESTS})
+        # Round 2: both arms' requests as raw samples (the strata) and the baseline's reference
+        # hour, summed by Prometheus.
         read_from = {
             "canary": min(run.cut, run.before_gap or run.cut) - SLACK_SECONDS,
-            "baseline": run.cut - config.reference_seconds - SLACK_SECONDS,
+            "baseline": run.cut - SLACK_SECONDS,
         }
-        queries = {
-            (arm, m): f"{m}{selectors[arm]}[{max(1, math.ceil(end - read_from[arm]))}s]"
-            for arm in ARMS
-            for m in metrics
-        }
-        series = query_all(backend, queries, end, deadline)
+        requests_read = {arm: _range(REQUESTS, selectors[arm], read_from[arm], end) for arm in ARMS}
+        before = (run.cut - config.reference_seconds, run.cut)
+        second = read(
+            {
+                **{(arm, REQUESTS): requests_read[arm] for arm in ARMS},
+                **_reference_queries(histograms, selectors["baseline"], *before),
+            }
+        )
     except PartialDataError as exc:
         return _partial(request, config, end, str(exc))
+    series = {key: found for key, found in second.items() if key[0] in ARMS}
     if request.start is None:
         first = first_timestamp(
             [
@@ -156,8 +184,101 @@ def evaluate(
     deadline.check("counting the requests")
     step = _scrape_interval(series[("baseline", REQUESTS)] + series[("canary", REQUESTS)])
     edges = [start + k * step for k in range(int((end - start) // step) + 1)]
-    arms = {arm: _arm_counts(series, arm, edges) for arm in ARMS}
-    reference, strata, ref_window, ref_note = _reference(series, arms["baseline"], start, edges, config)
+    counted = {arm: _request_counts(series[(arm, REQUESTS)], edges) for arm in ARMS}
+    before_run = _requests(second[("reference", REQUESTS)])
+    reference = _reference(second, histograms) if before_run[0] >= config.reference_requests else None
+    # Round 3: per pod, only the buckets the checks use (all of them for the report, or when the
+    # thresholds come from the run itself); a fourth round reads every bucket of a check whose
+    # canary turns out to have other buckets than the baseline.
+    needed = {
+        c: bounds_needed(c, reference, _tolerance(c, request)) if reference and not every_bucket else None
+        for c in histograms
+    }
+    spelled = {c: _spellings(second[("reference", HISTOGRAMS[c][1])]) for c in histograms}
+    levels = Levels(config.alpha_fail, config.alpha_pass, config.min_requests)
+    strata = range(0, max(len(edges) - 1, 0))
+    cells: dict[tuple[str, str], Cells] = {}
+    outcomes: dict[CheckName, CheckOutcome] = {}
+
+    def counts(arm: str) -> ArmCounts:
+        found = {attr: c for (a, attr), c in cells.items() if a == arm}
+        return ArmCounts(tuple(counted[arm][0]), tuple(counted[arm][1]), **found)
+
+    def decide(check: CheckName, judged: range, reference: Reference) -> None:
+        deadline.check(f"the {check} check")
+        minutes = (edges[-1] - edges[judged.start]) / 60 if judged else 0.0
+        context = Context(judged, _tolerance(check, request), levels, minutes)
+        outcomes[check] = evaluate_check(check, counts("canary"), counts("baseline"), reference, context)
+
+    shapes_read: dict[tuple[str, str], list[Series]] = {}
+    cells_read = _cell_queries(histograms, selectors, read_from, end, needed, spelled)
+    # The means' checks also need each arm's whole histogram over the strata judged.
+    shaped = [c for c in MEANS if needed.get(c) is not None]
+    third: dict[tuple[str, str], str] = {
+        **cells_read,
+        **{
+            (arm, c): _summed(HISTOGRAMS[c][1], selectors[arm], edges[0], edges[-1])
+            for c in shaped
+            for arm in ARMS
+        },
+    }
+    waiting = {c: {key for key in third if key[1] in (*METRICS[c], c)} for c in request.selected_checks()}
+    differ: list[CheckName] = []
+
+    def settle(check: CheckName) -> None:
+        del waiting[check]
+        if check in HISTOGRAMS:
+            _count_cells(check, series, shapes_read, edges, cells)
+            if _lacks(check, needed[check], cells):
+                differ.append(check)
+                return
+        if reference is not None:
+            decide(check, strata, reference)
+
+    rounds.append(list(third.values()))
+    try:
+        # Each check is decided as soon as its answers are in, while the others are still coming.
+        for key, answer in answers_as_they_come(backend, third, end, deadline):
+            (series if key in cells_read else shapes_read)[key] = answer
+            for check in [c for c, keys in waiting.items() if keys <= series.keys() | shapes_read.keys()]:
+                settle(check)
+        for check in list(waiting):  # those that read nothing in this round, if nothing was read
+            settle(check)
+        if differ:
+            every = _cell_queries(differ, selectors, read_from, end, dict.fromkeys(differ), spelled)
+            series.update(read(every))
+            cells_read.update(every)
+            for check in differ:
+                _count_cells(check, series, {}, edges, cells)
+                if reference is not None:
+                    decide(check, strata, reference)
+    except PartialDataError as exc:
+        return _partial(request, config, end, str(exc))
+    if reference is not None:
+        ref_window: tuple[float | None, float | None] = before
+        ref_note = (
+            f"the baseline's {before_run[0]:.0f} requests in the {_duration(config.reference_seconds)} "
+            "before the canary's run"
+        )
+    elif found_in_run := reference_from_run(counts("baseline"), before_run[0], config.reference_requests):
+        reference, first_judged = found_in_run
+        ref_window = (edges[0], edges[first_judged])
+        strata = range(first_judged, strata.stop)
+        ref_note = (
+            f"the baseline had only {before_run[0]:.0f} requests before the canary's run, so its first "
+            f"{reference.requests:.0f} requests in the run set the thresholds and are not judged"
+        )
+        for check in request.selected_checks():
+            decide(check, strata, reference)
+    else:
+        running = before_run[0] + sum(counted["baseline"][0])
+        note = (
+            f"The baseline has {running:.0f} requests before and during the canary's run; its thresholds need "
+            f"{config.reference_requests}: needs about {config.reference_requests - running:.0f} more baseline requests."
+        )
+        window = Window(start=start, end=end, reason=run.reason, stratum_seconds=step, reference_reason=note)
+        judgement = _judgement(request, config, window, "inconclusive", 0, note, {})
+        return Evaluation(request, start, end, judgement, series, {arm: counts(arm) for arm in ARMS}, rounds)
     window = Window(
         start=start,
         end=end,
@@ -167,22 +288,14 @@ def evaluate(
         reference_end=ref_window[1],
         reference_reason=ref_note,
     )
-    if reference is None:
-        judgement = _judgement(request, config, window, "inconclusive", 0, ref_note, {})
-        return Evaluation(request, start, end, judgement, series, arms)
-    levels = Levels(config.alpha_fail, config.alpha_pass, config.min_requests)
-    minutes = (edges[-1] - edges[strata.start]) / 60 if strata else 0.0
-    outcomes = []
-    for check in request.selected_checks():
-        deadline.check(f"the {check} check")
-        context = Context(strata, _tolerance(check, request), levels, minutes)
-        outcomes.append(evaluate_check(check, arms["canary"], arms["baseline"], reference, context))
+    queries = {**{(arm, REQUESTS): requests_read[arm] for arm in ARMS}, **cells_read}
     checks: dict[str, CheckResult] = {
-        o.name: _check_result(o, levels, [q for (_, m), q in queries.items() if m in METRICS[o.name]])
-        for o in outcomes
+        c: _check_result(outcomes[c], levels, [q for (_, m), q in queries.items() if m in METRICS[c]])
+        for c in request.selected_checks()
     }
+    arms = {arm: counts(arm) for arm in ARMS}
     judgement = _combine(request, config, window, checks, arms, strata)
-    return Evaluation(request, start, end, judgement, series, arms)
+    return Evaluation(request, start, end, judgement, series, arms, rounds)
 
 
 @dataclass(frozen=True)
@@ -196,7 +309,7 @@ class Run:
 
 
 def _current_run(
-    backend: MetricsBackend, canary: str, end: float, config: JudgeConfig, deadline: Deadline
+    read: Callable[[dict[str, str]], dict[str, list[Series]]], canary: str, config: JudgeConfig
 ) -> Run | None:
     """The canary's current run: its samples after the last gap longer than `run_gap_seconds`.
 
@@ -205,9 +318,7 @@ def _current_run(
     """
     step = config.start_step_seconds
     latest = f"max(timestamp({REQUESTS}{canary}))"
-    answers = query_all(
-        backend, {"history": f"{latest}[{config.lookback_seconds}s:{step}s]", "now": latest}, end, deadline
-    )
+    answers = read({"history": f"{latest}[{config.lookback_seconds}s:{step}s]", "now": latest})
     points = sorted(
         {(t, v) for found in answers.values() for s in found for t, v in s.points if math.isfinite(v)}
     )
@@ -255,80 +366,115 @@ def _scrape_interval(series: Sequence[Series]) -> float:
     return max(1.0, round(gaps[len(gaps) // 2])) if gaps else float(SLACK_SECONDS)
 
 
-def _arm_counts(series: dict[tuple[str, str], list[Series]], arm: str, edges: Sequence[float]) -> ArmCounts:
-    requests = series[(arm, REQUESTS)]
-
-    def cells(metric: str, sums: str | None = None) -> Cells | None:
-        if (arm, metric) not in series:
-            return None
-        return cells_from_series(series[(arm, metric)], series.get((arm, sums), []) if sums else (), edges)
-
-    return ArmCounts(
-        requests=tuple(stratified_increase(requests, edges)),
-        failures=tuple(
-            stratified_increase([s for s in requests if s.labels.get("status") == "failure"], edges)
-        ),
-        confidence=cells(CONFIDENCE, CONFIDENCE_SUM),
-        duration=cells(DURATION),
-        cost=cells(COST, COST_SUM),
-    )
+def _range(metric: str, arm: str, start: float, end: float, matchers: str = "") -> str:
+    """Raw samples of one arm from `start` (the selector's closing brace takes extra matchers)."""
+    return f"{metric}{arm[:-1]}{matchers}}}[{max(1, math.ceil(end - start))}s]"
 
 
-def _reference(
-    series: dict[tuple[str, str], list[Series]],
-    baseline: ArmCounts,
-    start: float,
-    edges: Sequence[float],
-    config: JudgeConfig,
-) -> tuple[Reference | None, range, tuple[float | None, float | None], str]:
-    """The baseline's reference: the hour before the canary's run, else the run's first strata.
+def _summed(metric: str, arm: str, start: float, end: float, by: str = "le") -> str:
+    """What one arm's counter gained over (start, end], summed by Prometheus (per value of `by`).
 
-    Taken before the canary's run, it is the same at every look; taken from the run's first
-    strata (a stable younger than the canary's run), those strata are left out of the checks.
+    A series new since `start` counts from zero, and one that restarted from its restart, as
+    `webhook.stats.counters` counts raw samples.
     """
-    strata = range(0, max(len(edges) - 1, 0))
-    ref_start = start - config.reference_seconds
-    requests = sum_increase(series[("baseline", REQUESTS)], ref_start, start)
-    if requests >= config.reference_requests:
+    at = f"{metric}{arm} @ {end:.3f}"
+    grouping = f" by ({by})" if by else ""
+    return f"sum{grouping} (({at} - {metric}{arm} @ {start:.3f}) >= 0 or {at})"
 
-        def histogram(metric: str, sums: str | None = None) -> Histogram | None:
-            if ("baseline", metric) not in series:
-                return None
-            return from_series(
-                series[("baseline", metric)],
-                ref_start,
-                start,
-                series.get(("baseline", sums), []) if sums else (),
-            )
 
-        failures = sum_increase(
-            [s for s in series[("baseline", REQUESTS)] if s.labels.get("status") == "failure"],
-            ref_start,
-            start,
+def _reference_queries(
+    histograms: Sequence[CheckName], baseline: str, start: float, end: float
+) -> dict[tuple[str, str], str]:
+    """The baseline's requests and histograms over (start, end], summed by Prometheus; the cost's
+    `_sum` too, for the reference's mean cost."""
+    queries = {("reference", REQUESTS): _summed(REQUESTS, baseline, start, end, "status")}
+    for c in histograms:
+        queries[("reference", HISTOGRAMS[c][1])] = _summed(HISTOGRAMS[c][1], baseline, start, end)
+    if "cost" in histograms:
+        queries[("reference", COST_SUM)] = _summed(COST_SUM, baseline, start, end, "")
+    return queries
+
+
+def _requests(vector: Sequence[Series]) -> tuple[float, float]:
+    """(requests, failures) from an answer summed by status."""
+    counts = {s.labels.get("status"): s.points[-1][1] for s in vector if s.points}
+    return sum(counts.values()), counts.get("failure", 0.0)
+
+
+def _reference(answers: Mapping[tuple[str, str], list[Series]], histograms: Sequence[CheckName]) -> Reference:
+    requests, failures = _requests(answers[("reference", REQUESTS)])
+    shaped = {
+        HISTOGRAMS[c][0]: from_vector(
+            answers[("reference", HISTOGRAMS[c][1])],
+            answers.get(("reference", COST_SUM), []) if c == "cost" else (),
         )
-        reference = Reference(
-            requests,
-            failures,
-            histogram(CONFIDENCE, CONFIDENCE_SUM),
-            histogram(DURATION),
-            histogram(COST, COST_SUM),
-        )
-        note = f"the baseline's {requests:.0f} requests in the {_duration(config.reference_seconds)} before the canary's run"
-        return reference, strata, (ref_start, start), note
-    found = reference_from_run(baseline, requests, config.reference_requests)
-    if found is not None:
-        reference, first = found
-        note = (
-            f"the baseline had only {requests:.0f} requests before the canary's run, so its first "
-            f"{reference.requests:.0f} requests in the run set the thresholds and are not judged"
-        )
-        return reference, range(first, strata.stop), (edges[0], edges[first]), note
-    running = requests + sum(baseline.requests)
-    note = (
-        f"The baseline has {running:.0f} requests before and during the canary's run; its thresholds need "
-        f"{config.reference_requests}: needs about {config.reference_requests - running:.0f} more baseline requests."
+        for c in histograms
+    }
+    return Reference(requests, failures, **shaped)
+
+
+def _spellings(vector: Sequence[Series]) -> dict[float, set[str]]:
+    """Each bound as the baseline spells its `le` label, and as other clients do ("1", "1.0")."""
+    spelled: dict[float, set[str]] = {}
+    for s in vector:
+        bound = bucket_bound(s)
+        if math.isfinite(bound):
+            spelled[bound] = {s.labels["le"], repr(bound), f"{bound:g}"}
+    return spelled
+
+
+def _cell_queries(
+    histograms: Sequence[CheckName],
+    selectors: dict[str, str],
+    read_from: dict[str, float],
+    end: float,
+    needed: dict[CheckName, tuple[float, ...] | None],
+    spelled: dict[CheckName, dict[float, set[str]]],
+) -> dict[tuple[str, str], str]:
+    """The raw reads of each arm's histograms, only at the `le` values `needed` (all where None),
+    and their `_sum`."""
+    queries = {}
+    for c in histograms:
+        _, buckets, sums = HISTOGRAMS[c]
+        bounds = needed[c]
+        matchers = ""
+        if bounds is not None:
+            labels = sorted({"+Inf"}.union(*(spelled[c].get(b, {repr(b)}) for b in bounds)))
+            # A regex in a PromQL string: each backslash of re.escape doubled.
+            matchers = ',le=~"' + "|".join(re.escape(le).replace("\\", "\\\\") for le in labels) + '"'
+        for arm in ARMS:
+            queries[(arm, buckets)] = _range(buckets, selectors[arm], read_from[arm], end, matchers)
+            if sums:
+                queries[(arm, sums)] = _range(sums, selectors[arm], read_from[arm], end)
+    return queries
+
+
+def _request_counts(requests: Sequence[Series], edges: Sequence[float]) -> tuple[list[float], list[float]]:
+    return (
+        stratified_increase(requests, edges),
+        stratified_increase([s for s in requests if s.labels.get("status") == "failure"], edges),
     )
-    return None, range(0), (None, None), note
+
+
+def _count_cells(
+    check: CheckName,
+    series: dict[tuple[str, str], list[Series]],
+    shapes: dict[tuple[str, str], list[Series]],
+    edges: Sequence[float],
+    cells: dict[tuple[str, str], Cells],
+) -> None:
+    """Both arms' per-pod, per-stratum cells of one histogram check, into `cells`."""
+    attr, buckets, sums = HISTOGRAMS[check]
+    for arm in ARMS:
+        shape = from_vector(shapes[(arm, check)]) if (arm, check) in shapes else None
+        sums_read = series.get((arm, sums), []) if sums else ()
+        cells[(arm, attr)] = cells_from_series(series[(arm, buckets)], sums_read, edges, shape)
+
+
+def _lacks(check: CheckName, needed: tuple[float, ...] | None, cells: dict[tuple[str, str], Cells]) -> bool:
+    """Whether an arm's pods lack a bound the check was read for: they have other buckets."""
+    attr = HISTOGRAMS[check][0]
+    return needed is not None and any(not set(needed) <= set(cells[(arm, attr)].bounds) for arm in ARMS)
 
 
 def _tolerance(check: CheckName, request: JudgementRequest) -> float:

@@ -5,7 +5,7 @@ from conftest import Backfilled
 from webhook_support import BASELINE, CANARY, DURATION, STEP, body, client
 
 from webhook.backends import PrometheusBackend
-from webhook.judge import JudgeConfig, evaluate, judge
+from webhook.judge import Evaluation, JudgeConfig, evaluate, judge
 from webhook.models import JudgementRequest
 
 EXPECTED = {
@@ -226,3 +226,59 @@ def test_a_brownout_hitting_both_builds_is_not_a_canary_effect(backfilled: Backf
         request = JudgementRequest(agent="brownout", canary=CANARY, baseline=BASELINE, end=end)
         judgement = judge(request, backend)
         assert judgement.checks["errors"].verdict != "fail", (end, judgement.checks["errors"].reason)
+
+
+@pytest.mark.parametrize("agent", ["no-change", "bimodal-collapse", "heavy-tail", "layout-healthy"])
+def test_reading_only_the_buckets_the_checks_use_changes_no_verdict(
+    backfilled: Backfilled, agent: str
+) -> None:
+    """With a reference before the run, each pod's histograms are read only at the bounds the
+    checks use; every check decides and reasons exactly as on every bucket (the report's read)."""
+    backend = PrometheusBackend(backfilled.url, cache_ttl=0)
+    request = JudgementRequest(agent=agent, canary=CANARY, baseline=BASELINE, end=backfilled.end)
+    lean = evaluate(request, backend, JudgeConfig())
+    full = evaluate(request, backend, JudgeConfig(), every_bucket=True)
+    assert lean.judgement.checks.keys() == full.judgement.checks.keys()
+    for name, check in lean.judgement.checks.items():
+        every = full.judgement.checks[name]
+        assert (check.verdict, check.samples) == (every.verdict, every.samples), name
+        # Prometheus sums the means' histograms across a counter reset from the restart on, where
+        # the raw samples count across it; and a cell with a request beyond the last cost bucket
+        # places its others at the arm's bucket midpoints, not its own: nearly the same numbers.
+        assert check.interval == pytest.approx(every.interval, abs=3e-3), name
+        if agent != "heavy-tail":
+            assert check.reason == every.reason
+
+    def samples(evaluation: Evaluation) -> int:
+        return sum(len(s.points) for found in evaluation.series.values() for s in found)
+
+    filtered = [q for q in lean.rounds[2] if q.startswith("agent_") and "_bucket{" in q]
+    assert len(filtered) == 6 and all('le=~"' in q for q in filtered), filtered
+    if agent == "layout-healthy":
+        # The canary's buckets are not the baseline's: a fourth round reads every bucket of the
+        # checks that need other bounds, so the verdict is the one above.
+        assert len(lean.rounds) == 4 and all("le=~" not in q for q in lean.rounds[3])
+    else:
+        assert len(lean.rounds) == 3
+        assert samples(lean) < samples(full) / 2
+
+
+@pytest.mark.parametrize("checks", [["errors"], ["latency"], ["confidence", "errors"]])
+def test_a_call_for_some_checks_reads_and_decides_those(backfilled: Backfilled, checks: list[str]) -> None:
+    backend = PrometheusBackend(backfilled.url, cache_ttl=0)
+    request = JudgementRequest.model_validate(
+        {
+            "agent": "error-increase",
+            "canary": CANARY,
+            "baseline": BASELINE,
+            "end": backfilled.end,
+            "checks": checks,
+        }
+    )
+    evaluation = evaluate(request, backend, JudgeConfig())
+    assert list(evaluation.judgement.checks) == checks
+    assert evaluation.judgement.verdict == ("fail" if "errors" in checks else "pass")
+    histograms = {"confidence": "agent_confidence_bucket", "latency": "agent_duration_seconds_bucket"}
+    read = " ".join(q for found in evaluation.rounds for q in found)
+    for check, metric in histograms.items():
+        assert (metric in read) == (check in checks), check

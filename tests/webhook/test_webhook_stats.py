@@ -5,6 +5,7 @@ import itertools
 import math
 import random
 import re
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from kernel.contract import CONFIDENCE_BUCKETS
 from tools.traffic import HEALTHY_CONFIDENCE, Sampler, beta, collapse, mixture
 from webhook.backends import Series
+from webhook.backends.base import Point
 from webhook.stats.checks import (
     ArmCounts,
     CheckOutcome,
@@ -26,11 +28,15 @@ from webhook.stats.checks import (
     errors,
     evaluate_check,
 )
-from webhook.stats.counters import corrected, first_timestamp, increase, stratified_increase
-from webhook.stats.histograms import Cells, Histogram, PodCell, cells_from_series, from_series, winsorised_sum
+from webhook.stats.counters import corrected, first_timestamp, stratified_increase
+from webhook.stats.histograms import Cells, Histogram, PodCell, cells_from_series, from_vector, winsorised_sum
 from webhook.stats.sequential import MeanDifference, RateExcess, RateRatio, ShareDifference
 
 LEVELS = Levels(alpha_fail=0.0099, alpha_pass=0.05, min_requests=30)
+
+
+def increase(points: Sequence[Point], start: float, end: float) -> float:
+    return stratified_increase([Series({}, tuple(points))], [start, end])[0]
 
 
 def test_increase_undoes_counter_resets() -> None:
@@ -63,20 +69,18 @@ def test_increase_equals_the_sum_of_what_was_added(increments: list[int]) -> Non
     assert increase(points, 0, len(increments)) == sum(increments)
 
 
-def _buckets(le_counts: dict[str, float], t: float = 10.0) -> list[Series]:
-    return [Series({"le": le}, ((0.0, 0.0), (t, count))) for le, count in le_counts.items()]
+def test_histogram_from_a_summed_vector_keeps_it_monotone() -> None:
+    def vector(le_counts: dict[str, float]) -> list[Series]:
+        return [Series({"le": le}, ((10.0, count),)) for le, count in le_counts.items()]
 
-
-def test_histogram_from_pods_sums_by_bound_and_keeps_it_monotone() -> None:
-    pod_a = _buckets({"0.5": 2, "1.0": 5, "+Inf": 6})
-    pod_b = _buckets({"0.5": 1, "1.0": 1, "+Inf": 4})
-    skewed = _buckets({"0.5": 3, "1.0": 2, "+Inf": 2})  # scraped mid-update: not monotone
-    histogram = from_series([*pod_a, *pod_b, *skewed], 0, 10)
+    # Pods scraped mid-update can make Prometheus' sums disagree: 0.5 above 1.0 here.
+    histogram = from_vector(vector({"0.5": 6, "1.0": 5, "+Inf": 12, "junk": 3}), [Series({}, ((10.0, 4.5),))])
     assert histogram.bounds == (0.5, 1.0)
-    assert histogram.cumulative == (6, 8)
-    assert histogram.total == 12
+    assert histogram.cumulative == (6, 6)
+    assert histogram.total == 12 and histogram.sum == 4.5
     assert histogram.share_at_or_below(0.5) == 0.5
     assert histogram.quantile_bound(0.6) == 1.0
+    assert from_vector(vector({"+Inf": 2})).sum is None
 
 
 def test_histogram_mean_prefers_sum() -> None:
@@ -141,12 +145,15 @@ def test_cells_keep_each_pod_and_interval_on_the_bounds_every_pod_has() -> None:
 
 
 def test_winsorised_sum_is_exact_below_the_cap_and_counts_the_rest_at_it() -> None:
-    bounds = (0.01, 0.1, 1.0)
-    assert winsorised_sum(bounds, (5, 9, 10), 10, 0.4, 1.0) == 0.4  # nothing above $1: `_sum` itself
+    histogram = Histogram((0.01, 0.1, 1.0), (5, 9, 10), 12)
+    mean_below = histogram.mean_at_or_below(1.0)
+    assert mean_below == pytest.approx((5 * 0.005 + 4 * 0.055 + 0.55) / 10)
+    assert winsorised_sum(10, 0, 0.4, 1.0, mean_below) == 0.4  # nothing above $1: `_sum` itself
     # Two requests above $1 (together $10): each counts as $1, the 10 below at their midpoints.
-    assert winsorised_sum(bounds, (5, 9, 10), 12, 10.4, 1.0) == pytest.approx(
-        5 * 0.005 + 4 * 0.055 + 0.55 + 2
-    )
+    assert winsorised_sum(10, 2, 10.4, 1.0, mean_below) == pytest.approx(5 * 0.005 + 4 * 0.055 + 0.55 + 2)
+    assert winsorised_sum(10, 2, 1.5, 1.0, mean_below) == 1.5  # never more than `_sum`
+    with pytest.raises(ValueError, match="not a bucket bound"):
+        histogram.mean_at_or_below(0.5)
 
 
 STRATA = 30  # looks a minute apart

@@ -21,6 +21,10 @@ def canary(restart_at: float | None = None, **changes: object) -> TrafficArm:
     return TrafficArm(CANARY, 3.0, Behaviour(**changes), restart_at=restart_at)  # type: ignore[arg-type]
 
 
+COARSE = {"confidence_buckets": (0.25, 0.5, 0.75, 1.0), "duration_buckets": (0.1, 0.5, 1.0, 5.0, 30.0),
+          "cost_buckets": (0.001, 0.01, 0.1, 1.0)}  # fmt: skip
+HEAVY_TAIL = mixture((0.998, HEALTHY_COST), (0.002, lambda rng: 5.0))  # 0.2 % of requests cost $5
+
 # Agent name -> arms. Each name is one scenario; the canary gets a third of the traffic.
 SCENARIOS: dict[str, list[TrafficArm]] = {
     "no-change": [canary(restart_at=0.5), TrafficArm(BASELINE, 6.0, pods=3, restart_at=0.3)],
@@ -43,6 +47,14 @@ SCENARIOS: dict[str, list[TrafficArm]] = {
         BASE,
     ],
     "low-traffic": [TrafficArm(CANARY, 0.01), BASE],
+    # Different bucket layouts: a healthy canary, and one whose answers collapse to low confidence.
+    "layout-healthy": [TrafficArm(CANARY, 3.0, **COARSE), BASE],  # type: ignore[arg-type]
+    "layout-collapse": [TrafficArm(CANARY, 3.0, Behaviour(confidence=collapse(0.3)), **COARSE), BASE],  # type: ignore[arg-type]
+    # Identical builds with a heavy cost tail beyond the last cost bucket.
+    "heavy-tail": [
+        TrafficArm(CANARY, 3.0, Behaviour(cost=HEAVY_TAIL)),
+        TrafficArm(BASELINE, 6.0, Behaviour(cost=HEAVY_TAIL), pods=3),
+    ],
 }
 
 # Hashes that start minutes apart, named against their age, in two namespaces: the index must
@@ -57,23 +69,12 @@ HASH_ORDER = [
 
 # Shapes beyond one steady window (each its own agent name, all in the same Prometheus). The
 # canary runs for the last 30 minutes unless `runs` says otherwise; the baseline throughout.
-COARSE = {"confidence_buckets": (0.25, 0.5, 0.75, 1.0), "duration_buckets": (0.1, 0.5, 1.0, 5.0, 30.0),
-          "cost_buckets": (0.001, 0.01, 0.1, 1.0)}  # fmt: skip
-HEAVY_TAIL = mixture((0.998, HEALTHY_COST), (0.002, lambda rng: 5.0))  # 0.2 % of requests cost $5
 SHAPES: dict[str, list[TrafficArm]] = {
     # A retry after an abort: the aborted run failed 20 % of requests, the retry is healthy.
     "retried": [
         TrafficArm(CANARY, 3.0, Behaviour(failure_rate=0.2), runs=((0.0, 0.3),)),
         TrafficArm(CANARY, 3.0, runs=((0.45, 1.0),)),
         BASE,
-    ],
-    # Different bucket layouts: a healthy canary, and one whose answers collapse to low confidence.
-    "layout-healthy": [TrafficArm(CANARY, 3.0, **COARSE), BASE],  # type: ignore[arg-type]
-    "layout-collapse": [TrafficArm(CANARY, 3.0, Behaviour(confidence=collapse(0.3)), **COARSE), BASE],  # type: ignore[arg-type]
-    # Identical builds with a heavy cost tail beyond the last cost bucket.
-    "heavy-tail": [
-        TrafficArm(CANARY, 3.0, Behaviour(cost=HEAVY_TAIL)),
-        TrafficArm(BASELINE, 6.0, Behaviour(cost=HEAVY_TAIL), pods=3),
     ],
     # A provider brownout (30 % failures for 3 minutes) hitting both builds while the canary's
     # weight is 50 % instead of the 10 % it had before: pooled, the canary looks worse.

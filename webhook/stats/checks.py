@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kernel.contract import CHECK_NAMES, CheckName
-from webhook.stats.histograms import Cells, Histogram, bucket_variance, winsorised_sum
+from webhook.stats.histograms import Cells, Histogram, PodCell, bucket_variance, midpoint_mean, winsorised_sum
 from webhook.stats.sequential import MeanDifference, RateExcess, RateRatio, ShareDifference, Stratum
 
 Verdict = Literal["pass", "fail", "inconclusive"]
@@ -437,12 +437,12 @@ def _inputs(
     return canary, baseline, reference
 
 
-def _common(canary: Cells, baseline: Cells, metric: str) -> tuple[float, ...]:
-    common = tuple(b for b in canary.bounds if b in baseline.bounds)
+def _common(canary: Sequence[float], baseline: Sequence[float], metric: str) -> tuple[float, ...]:
+    common = tuple(b for b in canary if b in baseline)
     if not common:
         raise Mismatch(
-            f"the builds' {metric} histograms share no bucket bound (canary le={_bounds(canary.bounds)}, "
-            f"baseline le={_bounds(baseline.bounds)}): give both builds common buckets"
+            f"the builds' {metric} histograms share no bucket bound (canary le={_bounds(canary)}, "
+            f"baseline le={_bounds(baseline)}): give both builds common buckets"
         )
     return common
 
@@ -463,13 +463,16 @@ def _mean_comparison(
     show_value: Callable[[float], str],
     show_effect: Callable[[float], str],
 ) -> Comparison:
-    """Stratified difference of winsorised means; variance from the per-pod, per-scrape cells."""
+    """Stratified difference of winsorised means; variance from the per-pod, per-scrape cells,
+    shrunk towards the spread of each arm's buckets over the strata."""
     per_arm = []
     for cells in (canary, baseline):
-        chosen = [c for c in cells.cells if c.stratum in strata]
+        whole = cells.shape if cells.shape and cap in cells.shape.bounds else cells.histogram(strata)
+        bucket_spread = bucket_variance(whole.bounds, whole.cumulative, whole.total, cap)
         values = [
-            (c.stratum, c.total, winsorised_sum(cells.bounds, c.cumulative, c.total, c.sum, cap))
-            for c in chosen
+            (c.stratum, c.total, _winsorised(cells, c, cap, whole))
+            for c in cells.cells
+            if c.stratum in strata
         ]
         n = sum(v[1] for v in values)
         mean = sum(v[2] for v in values) / n
@@ -478,8 +481,6 @@ def _mean_comparison(
         # estimate, worth VARIANCE_PRIOR_CELLS cells.
         effective = n - sum(v[1] ** 2 for v in values) / n
         batch = sum((w - t * mean) ** 2 for _, t, w in values) / effective if effective > 0 else 0.0
-        histogram = cells.histogram(strata)
-        bucket_spread = bucket_variance(histogram.bounds, histogram.cumulative, histogram.total, cap)
         dof = len(values) - 1
         variance = max(
             (dof * batch + VARIANCE_PRIOR_CELLS * bucket_spread) / (dof + VARIANCE_PRIOR_CELLS), 1e-18
@@ -514,6 +515,19 @@ def _mean_comparison(
     )
 
 
+def _winsorised(cells: Cells, cell: PodCell, cap: float, whole: Histogram) -> float:
+    """One cell's sum of min(x, cap). Beyond `_sum` it needs where the observations below `cap`
+    lie: at the cell's own bucket midpoints, or at the arm's when only some bounds were read."""
+    below = cell.cumulative[cells.bounds.index(cap)]
+    above = cell.total - below
+    if above <= 0 and cell.sum is not None:
+        return cell.sum
+    mean_below = (
+        whole.mean_at_or_below(cap) if cells.shape else midpoint_mean(cells.bounds, cell.cumulative, cap)
+    )
+    return winsorised_sum(below, above, cell.sum, cap, mean_below)
+
+
 def _share_levels(reference: Histogram, tolerance: float) -> list[float]:
     """The confidence levels whose shares are compared: those in the baseline's lower half, less
     each one the baseline (almost) never reaches below another such level, which covers it (any
@@ -534,35 +548,50 @@ def _share_levels(reference: Histogram, tolerance: float) -> list[float]:
     ]
 
 
-def confidence(
-    canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context
-) -> list[Comparison | Unmatched]:
-    c, b, ref = _inputs(canary.confidence, baseline.confidence, reference.confidence, "agent_confidence")
-    common = _common(c, b, "agent_confidence")
+def _confidence_plan(
+    reference: Histogram, canary: Sequence[float], baseline: Sequence[float], tolerance: float
+) -> tuple[float, list[float | Unmatched]]:
+    """The bound the mean is winsorised at, and the bound (or why there is none) of each share."""
+    common = _common(canary, baseline, "agent_confidence")
     if max(common) < 1.0:
         raise Mismatch(
             f"the builds' agent_confidence buckets have no common bound at 1 (common le={_bounds(common)})"
         )
-    mean = _mean_comparison(
-        "mean confidence", c, b, max(common), context.strata, False, context.tolerance, 1.0, _level, _signed
-    )
-    comparisons: list[Comparison | Unmatched] = [mean]
+    shares: list[float | Unmatched] = []
     previous = 0.0
-    for level in _share_levels(ref, context.tolerance):
-        near = [x for x in common if previous < x <= level and x >= level - LEVEL_SLACK and x in ref.bounds]
+    for level in _share_levels(reference, tolerance):
+        near = [
+            x for x in common if previous < x <= level and x >= level - LEVEL_SLACK and x in reference.bounds
+        ]
         if not near:
             # It can still fail on the other comparisons, but never pass without this one.
-            comparisons.append(
+            shares.append(
                 Unmatched(
                     f"the builds' agent_confidence buckets share no bound near {level:g} (canary "
-                    f"le={_bounds(c.bounds)}, baseline le={_bounds(b.bounds)}): the share of requests with "
+                    f"le={_bounds(canary)}, baseline le={_bounds(baseline)}): the share of requests with "
                     f"confidence <= {level:g} cannot be compared, so the check cannot pass; give both builds "
                     "common buckets"
                 )
             )
             continue
-        bound = max(near)
-        previous = bound
+        previous = max(near)
+        shares.append(previous)
+    return max(common), shares
+
+
+def confidence(
+    canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context
+) -> list[Comparison | Unmatched]:
+    c, b, ref = _inputs(canary.confidence, baseline.confidence, reference.confidence, "agent_confidence")
+    cap, shares = _confidence_plan(ref, c.bounds, b.bounds, context.tolerance)
+    mean = _mean_comparison(
+        "mean confidence", c, b, cap, context.strata, False, context.tolerance, 1.0, _level, _signed
+    )
+    comparisons: list[Comparison | Unmatched] = [mean]
+    for bound in shares:
+        if isinstance(bound, Unmatched):
+            comparisons.append(bound)
+            continue
         comparisons.append(
             _count_comparison(
                 f"share of requests with confidence <= {bound:g}",
@@ -582,18 +611,24 @@ def _above(cells: Cells, strata: int, bound: float) -> tuple[list[float], list[f
     return total, [t - x for t, x in zip(total, below, strict=True)]
 
 
-def latency(
-    canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context
-) -> list[Comparison]:
-    c, b, ref = _inputs(canary.duration, baseline.duration, reference.duration, "agent_duration_seconds")
-    threshold = ref.quantile_bound(TAIL_QUANTILE)
-    common = [x for x in _common(c, b, "agent_duration_seconds") if x in ref.bounds]
-    # On a common bound: the nearest at or above the baseline's p95 bucket, else the nearest below.
+def _latency_bound(reference: Histogram, canary: Sequence[float], baseline: Sequence[float]) -> float:
+    """On a common bound: the nearest at or above the baseline's p95 bucket, else the nearest below."""
+    threshold = reference.quantile_bound(TAIL_QUANTILE)
+    common = [x for x in _common(canary, baseline, "agent_duration_seconds") if x in reference.bounds]
     bound = min((x for x in common if x >= threshold), default=max(common, default=math.nan))
     if math.isnan(bound):
         raise Mismatch(
             "the builds' agent_duration_seconds buckets share no bound with the baseline's reference"
         )
+    return bound
+
+
+def latency(
+    canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context
+) -> list[Comparison]:
+    c, b, ref = _inputs(canary.duration, baseline.duration, reference.duration, "agent_duration_seconds")
+    threshold = ref.quantile_bound(TAIL_QUANTILE)
+    bound = _latency_bound(ref, c.bounds, b.bounds)
     k = len(canary.requests)
     return [
         _count_comparison(
@@ -611,16 +646,23 @@ def latency(
 COST_BEYOND = "share of requests beyond the last common cost bucket"
 
 
-def cost(canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context) -> list[Comparison]:
-    c, b, ref = _inputs(canary.cost, baseline.cost, reference.cost, "agent_request_cost_usd")
-    common = [x for x in _common(c, b, "agent_request_cost_usd") if x in ref.bounds]
+def _cost_cap(reference: Histogram, canary: Sequence[float], baseline: Sequence[float]) -> float:
+    """The last bound both builds and the reference share: the mean is winsorised there."""
+    common = [x for x in _common(canary, baseline, "agent_request_cost_usd") if x in reference.bounds]
     if not common:
         raise Mismatch(
             "the builds' agent_request_cost_usd buckets share no bound with the baseline's reference"
         )
-    cap = max(common)
+    return max(common)
+
+
+def cost(canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: Context) -> list[Comparison]:
+    c, b, ref = _inputs(canary.cost, baseline.cost, reference.cost, "agent_request_cost_usd")
+    cap = _cost_cap(ref, c.bounds, b.bounds)
+    below = ref.count_at_or_below(cap)
     reference_mean = max(
-        winsorised_sum(ref.bounds, ref.cumulative, ref.total, ref.sum, cap) / ref.total, MIN_COST_USD
+        winsorised_sum(below, ref.total - below, ref.sum, cap, ref.mean_at_or_below(cap)) / ref.total,
+        MIN_COST_USD,
     )
     k = len(canary.requests)
     return [
@@ -640,11 +682,31 @@ def cost(canary: ArmCounts, baseline: ArmCounts, reference: Reference, context: 
             COST_BEYOND,
             _above(c, k, cap),
             _above(b, k, cap),
-            (ref.total - ref.count_at_or_below(cap), ref.total),
+            (ref.total - below, ref.total),
             COST_BEYOND_TOLERANCE,
             context.strata,
         ),
     ]
+
+
+def bounds_needed(name: CheckName, reference: Reference, tolerance: float) -> tuple[float, ...] | None:
+    """The finite bucket bounds a histogram check reads from each pod (with `+Inf`) when both
+    builds have the baseline's buckets; None when the reference cannot say, so every bucket is read."""
+    histogram = {"confidence": reference.confidence, "latency": reference.duration, "cost": reference.cost}[
+        name
+    ]
+    if histogram is None or not histogram.total:
+        return None
+    layout = histogram.bounds
+    try:
+        if name == "confidence":
+            cap, shares = _confidence_plan(histogram, layout, layout, tolerance)
+            return (cap, *(x for x in shares if isinstance(x, float)))
+        if name == "latency":
+            return (_latency_bound(histogram, layout, layout),)
+        return (_cost_cap(histogram, layout, layout),)
+    except Mismatch:
+        return None
 
 
 COMPARISONS: dict[

@@ -32,17 +32,6 @@ def value_at(cumulative: Sequence[Point], t: float) -> float:
     return cumulative[index][1] if index >= 0 else 0.0
 
 
-def increase(points: Sequence[Point], start: float, end: float) -> float:
-    """How much one counter series grew over (start, end]."""
-    cumulative = corrected(points)
-    return max(0.0, value_at(cumulative, end) - value_at(cumulative, start))
-
-
-def sum_increase(series: Iterable[Series], start: float, end: float) -> float:
-    """The summed increase of several series, e.g. of one label value across pods."""
-    return sum(increase(s.points, start, end) for s in series)
-
-
 def first_timestamp(series: Iterable[Series]) -> float | None:
     """The earliest finite sample among `series`, or None when there is none."""
     times = [t for s in series for t, v in s.points if math.isfinite(v)]

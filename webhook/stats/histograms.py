@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from webhook.backends.base import Series
-from webhook.stats.counters import stratified_increase, sum_increase
+from webhook.stats.counters import stratified_increase
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class Histogram:
             if count >= q * self.total:
                 return bound
         return self.bounds[-1]
+
+    def mean_at_or_below(self, bound: float) -> float:
+        """The mean of the observations <= `bound` (one of the bounds), each at its bucket's midpoint."""
+        return midpoint_mean(self.bounds, self.cumulative, bound)
 
     def buckets(self) -> list[tuple[float, float, float]]:
         """(lower, upper, count) per bucket; the +Inf bucket's upper edge is twice the last bound."""
@@ -62,6 +66,17 @@ class Histogram:
         return max(second - mid_mean**2, 0.0)
 
 
+def midpoint_mean(bounds: Sequence[float], cumulative: Sequence[float], bound: float) -> float:
+    """The mean of the observations <= `bound` (one of `bounds`), each at its bucket's midpoint."""
+    inside, lower, previous = 0.0, 0.0, 0.0
+    for upper, count in zip(bounds, cumulative, strict=True):
+        inside += (lower + upper) / 2 * (count - previous)
+        lower, previous = upper, count
+        if upper == bound:
+            return inside / count if count else bound / 2
+    raise ValueError(f"{bound} is not a bucket bound")
+
+
 def bucket_bound(series: Series) -> float:
     """The `le` label of a `_bucket` series as a number; NaN when missing or malformed."""
     try:
@@ -70,16 +85,13 @@ def bucket_bound(series: Series) -> float:
         return math.nan
 
 
-def from_series(
-    buckets: Iterable[Series], start: float, end: float, sums: Iterable[Series] = ()
-) -> Histogram:
-    """Sum the `_bucket` series of all pods per `le` over (start, end] into one histogram."""
-    by_bound: dict[float, list[Series]] = {}
+def from_vector(buckets: Iterable[Series], sums: Iterable[Series] = ()) -> Histogram:
+    """One histogram from an instant vector of per-`le` counts (an answer to `sum by (le) (...)`)."""
+    counts: dict[float, float] = {}
     for series in buckets:
         bound = bucket_bound(series)
-        if not math.isnan(bound):
-            by_bound.setdefault(bound, []).append(series)
-    counts = {bound: sum_increase(group, start, end) for bound, group in by_bound.items()}
+        if not math.isnan(bound) and series.points:
+            counts[bound] = counts.get(bound, 0.0) + max(series.points[-1][1], 0.0)
     total = counts.pop(math.inf, 0.0)
     bounds = tuple(sorted(counts))
     cumulative: list[float] = []
@@ -89,9 +101,8 @@ def from_series(
         running = max(running, counts[bound])
         cumulative.append(running)
     total = max(total, running)
-    sum_series = list(sums)
-    total_sum = sum_increase(sum_series, start, end) if sum_series else None
-    return Histogram(bounds, tuple(cumulative), total, total_sum)
+    summed = [s.points[-1][1] for s in sums if s.points]
+    return Histogram(bounds, tuple(cumulative), total, sum(summed) if summed else None)
 
 
 @dataclass(frozen=True)
@@ -106,10 +117,15 @@ class PodCell:
 
 @dataclass(frozen=True)
 class Cells:
-    """One arm's histogram as per-pod, per-stratum increments, on the bounds all its pods share."""
+    """One arm's histogram as per-pod, per-stratum increments, on the bounds all its pods share.
+
+    The judge reads per pod only the bounds its checks use; `shape` is then the arm's judged
+    strata at every bound, summed by Prometheus: where its observations lie within the buckets.
+    """
 
     bounds: tuple[float, ...]
     cells: tuple[PodCell, ...]
+    shape: Histogram | None = None
 
     def histogram(self, strata: range | None = None) -> Histogram:
         """The totals over `strata` (default all) as one histogram."""
@@ -128,23 +144,15 @@ class Cells:
         return out
 
 
-def winsorised_sum(
-    bounds: Sequence[float], cumulative: Sequence[float], total: float, sum_: float | None, cap: float
-) -> float:
-    """The sum of min(x, cap) that the buckets and `_sum` allow, `cap` being one of `bounds`.
+def winsorised_sum(below: float, above: float, sum_: float | None, cap: float, mean_below: float) -> float:
+    """The sum of min(x, cap) over `below` observations at or under `cap` and `above` beyond it.
 
-    Exact from `_sum` when nothing lies above `cap`; otherwise each bucket below `cap` counts at
-    its midpoint, each observation above at `cap`, and never more than `_sum` itself.
+    Exact from `_sum` when nothing lies above `cap`; otherwise those below count at `mean_below`
+    (their buckets' midpoints), those above at `cap`, and never more than `_sum` itself.
     """
-    index = bounds.index(cap)
-    above = total - cumulative[index]
     if above <= 0 and sum_ is not None:
         return sum_
-    inside, lower, previous = 0.0, 0.0, 0.0
-    for bound, count in zip(bounds[: index + 1], cumulative[: index + 1], strict=True):
-        inside += (lower + bound) / 2 * (count - previous)
-        lower, previous = bound, count
-    estimate = inside + cap * max(above, 0.0)
+    estimate = below * mean_below + cap * max(above, 0.0)
     return min(estimate, sum_) if sum_ is not None else estimate
 
 
@@ -167,8 +175,10 @@ def bucket_variance(bounds: Sequence[float], cumulative: Sequence[float], total:
     return max(second / total - (first / total) ** 2, 0.0)
 
 
-def cells_from_series(buckets: Iterable[Series], sums: Iterable[Series], edges: Sequence[float]) -> Cells:
-    """Per-pod increments of every bucket (and `_sum`) between consecutive `edges`."""
+def cells_from_series(
+    buckets: Iterable[Series], sums: Iterable[Series], edges: Sequence[float], shape: Histogram | None = None
+) -> Cells:
+    """Per-pod increments of every bucket read (and `_sum`) between consecutive `edges`."""
     pods: dict[tuple[tuple[str, str], ...], dict[float, Series]] = {}
     for series in buckets:
         bound = bucket_bound(series)
@@ -193,4 +203,4 @@ def cells_from_series(buckets: Iterable[Series], sums: Iterable[Series], edges: 
                 running = max(running, min(steps[b][k], total))  # keep it monotone and <= total
                 cumulative.append(running)
             cells.append(PodCell(k, tuple(cumulative), total, sum_steps[k] if sum_steps else None))
-    return Cells(bounds, tuple(cells))
+    return Cells(bounds, tuple(cells), shape)

@@ -51,4 +51,4 @@ def report(
         )
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]) from None
-    return HTMLResponse(render_report(evaluate(request, backend, config)))
+    return HTMLResponse(render_report(evaluate(request, backend, config, every_bucket=True)))
