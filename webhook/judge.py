@@ -40,17 +40,16 @@ CONFIDENCE_SUM = f"{contract.CONFIDENCE}_sum"
 DURATION = f"{contract.DURATION_SECONDS}_bucket"
 COST = f"{contract.REQUEST_COST_USD}_bucket"
 COST_SUM = f"{contract.REQUEST_COST_USD}_sum"
-METRICS: dict[CheckName, tuple[str, ...]] = {
-    "confidence": (CONFIDENCE, CONFIDENCE_SUM),
-    "cost": (COST, COST_SUM),
-    "errors": (REQUESTS,),
-    "latency": (DURATION,),
-}
 # The histogram checks: the ArmCounts field, the `_bucket` metric and the `_sum` metric they read.
 HISTOGRAMS: dict[CheckName, tuple[str, str, str | None]] = {
     "confidence": ("confidence", CONFIDENCE, CONFIDENCE_SUM),
     "cost": ("cost", COST, COST_SUM),
     "latency": ("duration", DURATION, None),
+}
+# Every check's metrics, as its result lists their queries.
+METRICS: dict[CheckName, tuple[str, ...]] = {
+    "errors": (REQUESTS,),
+    **{check: (buckets, sums) if sums else (buckets,) for check, (_, buckets, sums) in HISTOGRAMS.items()},
 }
 MEANS: tuple[CheckName, ...] = ("confidence", "cost")  # the checks that compare a mean
 # Prometheus' default lookback: the sample just before `start` is inside the range read.
@@ -124,7 +123,7 @@ def evaluate(
     every_bucket: bool = False,
 ) -> Evaluation:
     """Judge and keep the series read, for the report page (which asks for `every_bucket` to draw
-    the distributions; the verdict is the same)."""
+    the distributions; its verdicts are the same)."""
     deadline = Deadline.after(config.deadline_seconds)
     now = time.time() if now is None else now
     end = request.end.timestamp() if request.end else float(math.floor(now))

@@ -33,7 +33,7 @@ Stratum = tuple[float, float, float, float]
 # ratios (of the boundary rate ratio, or multiples of the tolerance for means) up to 16x.
 FAIL_MULTIPLES = (1.4, 2.0, 4.0, 8.0, 16.0)
 MEAN_FAIL_TAUS = (1.0, 2.0, 4.0, 8.0)
-BISECTIONS = 14  # about 1e-4 of the bracket, far below what the reasons print
+BISECTIONS = 24  # about 1e-5 of the bracket, far below what the reasons print
 
 
 def _log_average(logs: Sequence[float], weights: Sequence[float]) -> float:
